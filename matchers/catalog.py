@@ -370,7 +370,8 @@ def _load_file(path: Path, seeds: Mapping[str, SeedText], drafts: dict[str, _Dra
             ministry = _require_str(item, "ministry", where)
             if ministry not in MINISTRIES:
                 raise CatalogError(
-                    f"{where}: field 'ministry': unknown ministry {ministry!r}; allowed: {', '.join(sorted(MINISTRIES))}"
+                    f"{where}: field 'ministry': unknown ministry {ministry!r}; "
+                    f"allowed: {', '.join(sorted(MINISTRIES))}"
                 )
             draft.ministry = ministry
             notes = item.get("notes")

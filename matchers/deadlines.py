@@ -76,7 +76,10 @@ def _recess(year: int, text: str) -> tuple[dt.date, dt.date]:
 
 
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
-_PREFIX = re.compile(r"^(?:uiterlijk|vóór|voor|in|rond|per|medio van|in de loop van)\s+(?=(?:Q[1-4]|\d|eind|begin))")
+_PREFIX = re.compile(
+    r"^(?:uiterlijk|vóór|voor|in|rond|per|in de loop van)\s+"
+    r"(?=(?:q[1-4]|\d|eind|begin|medio|het|voorjaar|zomer|najaar|[a-z]+ \d{4}))"
+)
 
 
 def parse_deadline(text: str, letter_date: dt.date) -> Deadline:
@@ -136,17 +139,16 @@ def _parse_date(s: str, raw: str, letter: dt.date) -> tuple[dt.date, str]:
     if m := re.fullmatch(_YEAR, s):
         y = int(m["year"])
         return dt.date(y, 12, 31), f"in {y}: by 31 December {y}"
-    if m := re.fullmatch(rf"(?P<day>\d{{1,2}}) (?P<month>[a-z]+) {_YEAR}", s):
-        if m["month"] in MONTHS:
-            try:
-                d = dt.date(int(m["year"]), MONTHS[m["month"]], int(m["day"]))
-            except ValueError as exc:
-                raise DeadlineError(f"{raw!r}: {exc}") from None
-            return d, f"on {d.isoformat()}"
-    if m := re.fullmatch(rf"(?:eind |einde )?(?P<month>[a-z]+) {_YEAR}", s):
-        if m["month"] in MONTHS:
-            d = _end_of_month(int(m["year"]), MONTHS[m["month"]])
-            return d, f"by the end of {m['month']} {m['year']}"
+    month_names = "|".join(MONTHS)
+    if m := re.fullmatch(rf"(?P<day>\d{{1,2}}) (?P<month>{month_names}) {_YEAR}", s):
+        try:
+            day = dt.date(int(m["year"]), MONTHS[m["month"]], int(m["day"]))
+        except ValueError as exc:
+            raise DeadlineError(f"{raw!r}: {exc}") from None
+        return day, f"on {day.isoformat()}"
+    if m := re.fullmatch(rf"(?:eind |einde )?(?P<month>{month_names}) {_YEAR}", s):
+        last = _end_of_month(int(m["year"]), MONTHS[m["month"]])
+        return last, f"by the end of {m['month']} {m['year']}"
     raise DeadlineError(f"cannot parse timing {raw!r}; see commitments/README.md for the accepted forms")
 
 

@@ -1,0 +1,278 @@
+"""The `wetwacht` command line (CONTRACT.md "Command line"). `python -m bot` is the same.
+
+Exit codes: 0 success; 1 the work failed (`show`: no such slug); 2 bad configuration or usage.
+`--json` prints one JSON document on stdout and nothing else there; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from sqlmodel import col, select
+
+from bot.config import ConfigError, Settings, load_settings
+from matchers.catalog import Catalog, CatalogError, load_catalog
+from matchers.stages import DUTCH, Stage
+from storage.catalog_repo import CommitmentView, commitment_views, sync_catalog
+from storage.db import make_engine, migrate, session_scope, utcnow
+from storage.models import EventRow, SourceStateRow
+
+log = logging.getLogger("wetwacht")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+Today = Callable[[], dt.date]
+
+
+class UsageError(Exception):
+    """Bad usage or configuration: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 itself; keep the message on one line
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="wetwacht", description="Holds the Dutch cabinet to its own promises.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("commitments", help="the catalog: slug, title, kind, stage reached, due date, overdue")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+
+    p = sub.add_parser("show", help="one commitment: its promises and its evidence timeline")
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    p = sub.add_parser("events", help="detected events, oldest first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--since", type=_iso_datetime, help="only events detected at or after this ISO date/time")
+
+    p = sub.add_parser("sources", help="each source: cursor, last success, consecutive failures, last error")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("catalog", help="catalog maintenance")
+    csub = p.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
+    check = csub.add_parser("check", help="validate every catalog file against the seed letters")
+    check.add_argument("--json", action="store_true", help="counts per letter and per kind as JSON")
+    return parser
+
+
+def _iso_datetime(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date or date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+class App:
+    """What a command needs: settings, the database (migrated, catalog synced) and the clock."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, today: Today, out: TextIO, err: TextIO) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.today = today
+        self.out = out
+        self.err = err
+        self.engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        with session_scope(self.engine) as session:
+            sync_catalog(session, catalog, utcnow())
+
+    def print_json(self, value: object) -> None:
+        json.dump(value, self.out, ensure_ascii=False, indent=2)
+        self.out.write("\n")
+
+
+def cmd_commitments(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        views = commitment_views(session, app.today())
+    if args.json:
+        app.print_json([v.summary() for v in views])
+        return EXIT_OK
+    width = max((len(v.slug) for v in views), default=4)
+    for v in views:
+        stage = v.stage.value if v.stage else "-"
+        due = v.due.isoformat() if v.due else "-"
+        flag = "TE LAAT" if v.overdue else ""
+        app.out.write(f"{v.slug:<{width}}  {v.kind:<17} {stage:<13} {due:<10}  {flag:<7}  {v.title}\n")
+    overdue = sum(v.overdue for v in views)
+    app.err.write(f"{len(views)} commitments, {overdue} overdue\n")
+    return EXIT_OK
+
+
+def _promise_json(view: CommitmentView) -> list[dict[str, object]]:
+    return [
+        {"letter": p.letter, "line": p.line, "quote": p.quote, "as_written": p.as_written,
+         "due": p.due.isoformat() if p.due else None, "open_ended": p.open_ended, "stage": p.stage.value,
+         "kept": p.kept, "overdue": p.overdue}
+        for p in view.promises
+    ]
+
+
+def cmd_show(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        views = commitment_views(session, app.today(), slugs=[args.slug])
+        if not views:
+            known = [v.slug for v in commitment_views(session, app.today())]
+            app.err.write(f"no commitment with slug {args.slug!r}{_suggest(args.slug, known)}\n")
+            return EXIT_FAILED
+        events = session.exec(
+            select(EventRow).where(EventRow.slug == args.slug, col(EventRow.status).in_(("published", "retracted")))
+            .order_by(col(EventRow.detected_at), col(EventRow.id))
+        ).all()
+    view = views[0]
+    timeline = [e.payload | {"status": e.status} for e in events]
+    if args.json:
+        app.print_json(view.summary() | {"promises": _promise_json(view), "timeline": timeline})
+        return EXIT_OK
+    out = app.out
+    out.write(f"{view.title}\n  slug: {view.slug}   soort: {view.kind}   ministerie: {view.ministry}\n")
+    out.write(f"  stadium: {DUTCH[view.stage] if view.stage else 'nog niets gezien'}\n")
+    if view.dossiers:
+        out.write(f"  dossiers: {', '.join(view.dossiers)}\n")
+    late = "  (TE LAAT)" if view.overdue else ""
+    out.write(f"  deadline: {view.due.isoformat() if view.due else 'geen datum'}{late}\n")
+    out.write("\nBeloften:\n")
+    for p in view.promises:
+        when = p.as_written or "geen termijn"
+        state = "gehouden" if p.kept else ("te laat" if p.overdue else "open")
+        out.write(f"  - {p.letter} r.{p.line}: {when} → {DUTCH[p.stage]} [{state}]\n    “{p.quote}”\n")
+    out.write("\nTijdlijn:\n")
+    if not timeline:
+        out.write("  (nog geen gebeurtenissen)\n")
+    for e in timeline:
+        stage = e.get("stage")
+        out.write(f"  {e.get('detected_at')}  {e.get('type')}  {DUTCH.get(Stage(stage), stage) if stage else ''}\n")
+        for d in e.get("documents", []):
+            out.write(f"      {d.get('id')}  {d.get('type')}: {d.get('title')}  {d.get('url') or ''}\n")
+    return EXIT_OK
+
+
+def _suggest(slug: str, known: Sequence[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(slug, known, n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def cmd_events(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        query = select(EventRow).where(col(EventRow.status).in_(("published", "retracted")))
+        if args.since:
+            query = query.where(col(EventRow.detected_at) >= args.since)
+        events = session.exec(query.order_by(col(EventRow.detected_at), col(EventRow.id))).all()
+    if args.json:
+        app.print_json([e.payload for e in events])
+        return EXIT_OK
+    for e in events:
+        app.out.write(f"{e.detected_at.isoformat()}  {e.id}  {e.type:<20} {e.slug:<40} {e.stage or ''}\n")
+    return EXIT_OK
+
+
+def cmd_sources(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        rows = session.exec(select(SourceStateRow).order_by(col(SourceStateRow.name))).all()
+    items = [
+        {"name": r.name, "cursor": r.cursor,
+         "last_success": r.last_success_at.isoformat() if r.last_success_at else None,
+         "last_attempt": r.last_attempt_at.isoformat() if r.last_attempt_at else None,
+         "consecutive_failures": r.consecutive_failures, "last_error": r.last_error}
+        for r in rows
+    ]
+    if args.json:
+        app.print_json(items)
+        return EXIT_OK
+    if not items:
+        app.out.write("no source has been polled yet\n")
+    for i in items:
+        app.out.write(f"{i['name']:<4} last success {i['last_success'] or 'never'}, "
+                      f"{i['consecutive_failures']} consecutive failures"
+                      f"{', last error: ' + str(i['last_error']) if i['last_error'] else ''}\n"
+                      f"     cursor {i['cursor'] or '-'}\n")
+    return EXIT_OK
+
+
+def catalog_counts(catalog: Catalog) -> dict[str, Any]:
+    """Commitments and promises per letter, commitments per kind."""
+    per_letter: dict[str, dict[str, int]] = {}
+    for c in catalog:
+        letters_here = {p.letter for p in c.promises}
+        for letter in letters_here:
+            entry = per_letter.setdefault(letter, {"commitments": 0, "promises": 0, "defined_here": 0})
+            entry["commitments"] += 1
+        for p in c.promises:
+            per_letter[p.letter]["promises"] += 1
+        origin_letter = next((p.letter for p in c.promises if c.origin.startswith(p.letter.removesuffix(".txt"))), None)
+        if origin_letter:
+            per_letter[origin_letter]["defined_here"] += 1
+    per_kind: dict[str, int] = {}
+    for c in catalog:
+        per_kind[c.kind.value] = per_kind.get(c.kind.value, 0) + 1
+    return {"commitments": len(catalog), "promises": sum(len(c.promises) for c in catalog),
+            "per_letter": dict(sorted(per_letter.items())), "per_kind": dict(sorted(per_kind.items()))}
+
+
+def run_catalog_check(out: TextIO, *, as_json: bool) -> int:
+    catalog = load_catalog()
+    counts = catalog_counts(catalog)
+    if as_json:
+        json.dump(counts, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    out.write(f"catalog OK: {counts['commitments']} commitments, {counts['promises']} promises, "
+              f"every quote found in its seed letter, every timing parsed\n")
+    for letter, n in counts["per_letter"].items():
+        out.write(f"  {letter}: {n['commitments']} commitments ({n['defined_here']} defined there), "
+                  f"{n['promises']} promises\n")
+    out.write("  per kind: " + ", ".join(f"{k} {v}" for k, v in counts["per_kind"].items()) + "\n")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
+    "commitments": cmd_commitments,
+    "show": cmd_show,
+    "events": cmd_events,
+    "sources": cmd_sources,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    """Run one command; returns its exit code. `today` is the injected clock for the overdue flag."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=err)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs full URLs; the Telegram token is in them
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "catalog":
+            return run_catalog_check(out, as_json=args.json)
+        settings = load_settings()
+        catalog = load_catalog()
+        app = App(settings, catalog, today or dt.date.today, out, err)
+        return COMMANDS[args.command](app, args)
+    except (UsageError, ConfigError) as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except CatalogError as exc:
+        err.write(f"catalog error: {exc}\n")
+        return EXIT_USAGE
+
+
+def entrypoint() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()
