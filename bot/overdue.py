@@ -1,0 +1,72 @@
+"""The overdue check: when the latest promise of a commitment passes its deadline unkept, one
+`commitment.overdue` event quoting the promise. Never repeated; deadlines already past at installation set the
+flag silently (no flood of alerts on day one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from matchers.events import OVERDUE_EVENT, event_id, event_json
+from matchers.stages import DUTCH, Stage, keeps
+from storage.catalog_repo import stages_reached
+from storage.db import session_scope
+from storage.models import CommitmentRow, EventRow, PromiseRow
+
+log = logging.getLogger(__name__)
+QueueFn = Callable[[Session, EventRow, CommitmentRow, dt.datetime], None]
+
+
+def _latest(promises: list[PromiseRow]) -> PromiseRow:
+    return max(enumerate(promises), key=lambda ip: (ip[1].letter_date, ip[0]))[1]
+
+
+def check_overdue(engine: Engine, today: dt.date, now: dt.datetime, *, silent: bool,
+                  queue: QueueFn | None = None) -> list[str]:
+    """Make the overdue events due on `today`; return their ids. With `silent` (the installation's first
+    poll) the past deadlines are only marked, and no event is made."""
+    made: list[str] = []
+    with session_scope(engine) as session:
+        reached = stages_reached(session)
+        promises: dict[str, list[PromiseRow]] = {}
+        for p in session.exec(select(PromiseRow).order_by(col(PromiseRow.id))):
+            promises.setdefault(p.slug, []).append(p)
+        for slug, plist in promises.items():
+            latest = _latest(plist)
+            if latest.overdue_notified or latest.due is None or latest.open_ended or today <= latest.due:
+                continue
+            if keeps(reached.get(slug), Stage(latest.stage)):
+                continue
+            latest.overdue_notified = True
+            session.add(latest)
+            if silent:
+                continue
+            commitment = session.get(CommitmentRow, slug)
+            if commitment is None:
+                continue
+            eid = event_id(slug, OVERDUE_EVENT, latest.letter, str(latest.line), latest.quote)
+            if session.get(EventRow, eid) is not None:
+                continue
+            days = (today - latest.due).days
+            reason = (f"beloofd in {latest.letter} (regel {latest.line}): “{latest.quote}” — "
+                      f"{latest.as_written}, uiterlijk {latest.due.isoformat()}; "
+                      f"'{DUTCH[Stage(latest.stage)]}' is niet gezien, {days} dag(en) te laat")
+            promise = {"letter": latest.letter, "line": latest.line, "quote": latest.quote,
+                       "as_written": latest.as_written, "due": latest.due.isoformat(), "stage": latest.stage}
+            payload = event_json(id=eid, type=OVERDUE_EVENT, slug=slug, title=commitment.title,
+                                 stage=Stage(latest.stage), documents=[], reason=reason, detected_at=now,
+                                 extra={"promise": promise})
+            event = EventRow(id=eid, type=OVERDUE_EVENT, slug=slug, stage=latest.stage, detected_at=now,
+                             payload=payload)
+            session.add(event)
+            session.flush()
+            if queue is not None:
+                queue(session, event, commitment, now)
+            made.append(eid)
+            log.info("commitment %s overdue since %s: event %s", slug, latest.due, eid)
+    return made
+
