@@ -25,6 +25,7 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "commitments"
 SEEDS_DIR = CATALOG_DIR / "seeds"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DOSSIER_RE = re.compile(r"^\d{5}(?:-[A-Z0-9]+)?$")
+RIJKSWET_RE = re.compile(r"^R\d{3,5}$")
 
 
 class Kind(StrEnum):
@@ -96,6 +97,7 @@ class Commitment:
     promises: tuple[Promise, ...] = ()
     notes: str | None = None
     origin: str = ""  # the file that defines it, or "maintainer"
+    rijkswet_numbers: tuple[str, ...] = ()  # R2187: how a Rijkswet proposal is numbered besides its dossier
 
     @property
     def latest_promise(self) -> Promise | None:
@@ -226,7 +228,7 @@ def _require_str(item: Mapping[str, Any], key: str, where: str) -> str:
 
 _COMMITMENT_KEYS = {"slug", "title", "kind", "ministry", "aliases", "require", "exclude", "dossiers", "notes",
                     "promises", "rijkswet_numbers"}
-_EXTENSION_KEYS = {"slug", "aliases", "require", "exclude", "dossiers", "promises", "notes"}
+_EXTENSION_KEYS = {"rijkswet_numbers", "slug", "aliases", "require", "exclude", "dossiers", "promises", "notes"}
 _PROMISE_KEYS = {"line", "quote", "timing", "stage", "section", "subsection", "chapter", "notes"}
 
 
@@ -282,6 +284,7 @@ class _Draft:
     promises: list[Promise] = field(default_factory=list)
     notes: str | None = None
     origin: str | None = None
+    rijkswet_numbers: list[str] = field(default_factory=list)
     mentioned_in: list[str] = field(default_factory=list)
 
 
@@ -316,6 +319,7 @@ def load_catalog(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -
             slug=slug, title=d.title, kind=d.kind, ministry=d.ministry, aliases=tuple(d.aliases),
             require=tuple(d.require), exclude=tuple(d.exclude), dossiers=tuple(d.dossiers),
             promises=tuple(d.promises), notes=d.notes, origin=d.origin or "",
+            rijkswet_numbers=tuple(d.rijkswet_numbers),
         )
     return Catalog(commitments=commitments, files=tuple(files), letters=letters)
 
@@ -384,6 +388,11 @@ def _load_file(path: Path, seeds: Mapping[str, SeedText], drafts: dict[str, _Dra
             if not DOSSIER_RE.match(d):
                 raise CatalogError(f"{where}: field 'dossiers': {d!r} is not a Kamerstukdossier number like 36742")
         _extend_unique(draft.dossiers, dossiers)
+        rijkswet = _str_list(item.get("rijkswet_numbers"), where, "rijkswet_numbers")
+        for r in rijkswet:
+            if not RIJKSWET_RE.match(r):
+                raise CatalogError(f"{where}: field 'rijkswet_numbers': {r!r} is not a Rijkswet number like R2187")
+        _extend_unique(draft.rijkswet_numbers, rijkswet)
         promises = item.get("promises")
         if not isinstance(promises, list) or not promises:
             raise CatalogError(f"{where}: field 'promises' must list at least one promise")

@@ -262,7 +262,26 @@ class SourceStateRow(SQLModel, table=True):
     last_duration_ms: int = 0
 
 
+class NoticeRow(SQLModel, table=True):
+    """A message to the maintainers about wetwacht itself (a source failing, then recovering), sent by
+    Telegram when there is a bot and always logged. Not an event: subscribers and webhooks never see it."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_due", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # source.failing | source.recovered
+    subject: str = Field(max_length=60)  # the source name
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    recipient: str = Field(max_length=60)  # maintainer's Telegram user id
+    status: str = Field(default="pending", max_length=12)  # pending | sent | dead
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+
+
 ALL_TABLES = [
     CommitmentRow, PromiseRow, TermRow, LinkRow, AuditRow, TkEntityRow, DocumentRow, EvidenceRow, EventRow,
-    ChatRow, SubscriptionRow, EndpointRow, DeliveryRow, SourceStateRow,
+    ChatRow, SubscriptionRow, EndpointRow, DeliveryRow, SourceStateRow, NoticeRow,
 ]
