@@ -147,5 +147,9 @@ def run(endpoints: int = 200, receivers: int = 4, concurrency: int = 20, in_proc
     }
 
 
-if __name__ == "__main__":
+def main() -> None:
     print(json.dumps(run(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

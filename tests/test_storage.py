@@ -37,6 +37,21 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     assert "alembic_version" in names
 
 
+def test_migrations_match_the_models(db_url: str) -> None:
+    """A change to storage/models.py without its migration would break the next deployment: the schema the
+    migrations build must be the schema the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert diff == []
+
+
 def test_sync_is_idempotent_and_keeps_overdue_flags(db_url: str) -> None:
     engine = make_engine(db_url)
     migrate(engine)
