@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the work failed (`show`: no such slug); 2 bad configura
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -16,7 +17,11 @@ from typing import Any, TextIO
 
 from sqlmodel import col, select
 
+from bot import webhooks_cli
+from bot.app import Context, build_sources, deliver_once, http_client, open_channels, poll_once
 from bot.config import ConfigError, Settings, load_settings
+from bot.delivery import DeliverStats
+from bot.pipeline import PollResult
 from matchers.catalog import Catalog, CatalogError, load_catalog
 from matchers.stages import DUTCH, Stage
 from storage.catalog_repo import CommitmentView, commitment_views, sync_catalog
@@ -43,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wetwacht", description="Holds the Dutch cabinet to its own promises.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    sub.add_parser("run", help="poll on schedule, run the Telegram bot and deliver alerts until SIGINT/SIGTERM")
+    sub.add_parser("poll", help="one poll of every source, match, queue and deliver; exit 1 if a source failed")
+    sub.add_parser("deliver", help="send every delivery that is due now")
+
     p = sub.add_parser("commitments", help="the catalog: slug, title, kind, stage reached, due date, overdue")
     p.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
@@ -53,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("events", help="detected events, oldest first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--since", type=_iso_datetime, help="only events detected at or after this ISO date/time")
+
+    webhooks_cli.register(sub)
 
     p = sub.add_parser("sources", help="each source: cursor, last success, consecutive failures, last error")
     p.add_argument("--json", action="store_true")
@@ -239,7 +250,58 @@ def run_catalog_check(out: TextIO, *, as_json: bool) -> int:
     return EXIT_OK
 
 
+def _context(app: App) -> Context:
+    return Context(settings=app.settings, engine=app.engine, catalog=app.catalog)
+
+
+def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    async def go() -> list[PollResult]:
+        async with http_client() as client, open_channels(app.settings, app.engine) as channels:
+            ctx = _context(app)
+            ctx.channels = channels
+            return await poll_once(ctx, build_sources(app.settings, client))
+
+    results = asyncio.run(go())
+    for r in results:
+        state = "ok" if r.ok else f"FAILED: {r.error}"
+        app.err.write(f"{r.source}: {state}; {r.pages} pages, {r.requests} requests, {r.items} items, "
+                      f"{r.documents} new or changed documents, {r.events} events, {r.duration_ms} ms\n")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def cmd_deliver(app: App, args: argparse.Namespace) -> int:
+    async def go() -> DeliverStats:
+        async with open_channels(app.settings, app.engine) as channels:
+            ctx = _context(app)
+            ctx.channels = channels
+            return await deliver_once(ctx)
+
+    stats = asyncio.run(go())
+    app.err.write(f"sent {stats.sent}, failed {stats.failed} (will retry), dead {stats.dead}\n")
+    return EXIT_OK
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from bot.service import Service
+
+    async def go() -> None:
+        service = Service(_context(app))
+        await service.run()
+
+    asyncio.run(go())
+    return EXIT_OK
+
+
+def cmd_webhook(app: App, args: argparse.Namespace) -> int:
+    return webhooks_cli.dispatch(args, app.engine, list(app.catalog.commitments), app.settings, app.out, app.err,
+                                 utcnow())
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
+    "webhook": cmd_webhook,
+    "run": cmd_run,
+    "poll": cmd_poll,
+    "deliver": cmd_deliver,
     "commitments": cmd_commitments,
     "show": cmd_show,
     "events": cmd_events,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     allow_private_webhooks: bool = False
     # Beyond CONTRACT.md: after this many consecutive failures of one source the maintainers are told.
     source_alert_after: int = 3
+    # Beyond CONTRACT.md: how long a claimed delivery is reserved for the worker that claimed it. A worker that
+    # dies mid-send leaves its rows to be retried by anyone after this many seconds.
+    delivery_lease_seconds: int = 120
 
     def __repr_args__(self) -> Any:
         # A PostgreSQL URL can carry a password: show it masked, like the token.
@@ -93,7 +96,7 @@ class Settings(BaseSettings):
             return frozenset(int(v) for v in items)
         return value
 
-    @field_validator("poll_seconds", "source_alert_after")
+    @field_validator("poll_seconds", "source_alert_after", "delivery_lease_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

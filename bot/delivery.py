@@ -170,6 +170,19 @@ class Outbox:
         session.add(ep)
 
 
+    def release(self) -> int:
+        """Give back the rows this worker claimed and has not finished (at shutdown): another worker, or
+        this one after a restart, takes them at once instead of waiting for the lease to run out."""
+        with session_scope(self.engine) as session:
+            rows = session.exec(select(DeliveryRow).where(
+                DeliveryRow.claimed_by == self.worker_id, DeliveryRow.status == "pending")).all()
+            for row in rows:
+                row.claimed_until = None
+                row.claimed_by = None
+                session.add(row)
+            return len(rows)
+
+
 def pending_count(engine: Engine) -> int:
     with session_scope(engine) as session:
         return len(session.exec(select(DeliveryRow.id).where(DeliveryRow.status == "pending")).all())

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from matchers.engine import Match, match_document
 from sources.tk_resolve import resolve
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.locks import advisory_lock
 from matchers.catalog import Catalog
+from matchers.engine import Match, match_document
 from matchers.events import (
     DOCUMENT_EVENT,
     STAGE_EVENT,
@@ -28,6 +29,7 @@ from matchers.events import (
     effective_stage,
     event_json,
     event_key,
+    is_opening_document,
 )
 from matchers.stages import DUTCH, RANK, Stage
 from sources.base import Document, Entity, Page, Source, SourceError
@@ -43,6 +45,7 @@ from storage.models import (
     EventRow,
     EvidenceRow,
     LinkRow,
+    NoticeRow,
     SourceStateRow,
     SubscriptionRow,
     TkEntityRow,
@@ -65,6 +68,7 @@ class PollResult:
     events: int = 0
     error: str | None = None
     duration_ms: int = 0
+    skipped: bool = False
 
 
 @dataclass
@@ -105,8 +109,9 @@ class Pipeline:
     """Polls sources into the database. `maintainers` receive doubtful matches for review."""
 
     def __init__(self, engine: Engine, base_catalog: Catalog, *, start: str | dt.date = "now",
-                 clock: Clock | None = None, maintainers: Iterable[int] = ()) -> None:
+                 clock: Clock | None = None, maintainers: Iterable[int] = (), alert_after: int = 3) -> None:
         self.engine = engine
+        self.alert_after = alert_after
         self.base_catalog = base_catalog
         self.start = start
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -119,6 +124,14 @@ class Pipeline:
         return [await self.poll_source(source) for source in sources]
 
     async def poll_source(self, source: Source) -> PollResult:
+        """Poll one source, unless another replica is polling it right now (then `skipped`)."""
+        with advisory_lock(self.engine, f"source:{source.name}") as mine:
+            if not mine:
+                log.info("poll %s skipped: another replica is polling it", source.name)
+                return PollResult(source=source.name, skipped=True)
+            return await self._poll_source(source)
+
+    async def _poll_source(self, source: Source) -> PollResult:
         result = PollResult(source=source.name)
         started = time.monotonic()
         with session_scope(self.engine) as session:
@@ -150,11 +163,33 @@ class Pipeline:
             state.last_requests = result.requests
             state.last_items = result.items
             state.last_duration_ms = result.duration_ms
+            self._health_notice(session, state)
             session.add(state)
         log.info("poll %s ok=%s pages=%d requests=%d items=%d documents=%d events=%d ms=%d", source.name,
                  result.ok, result.pages, result.requests, result.items, result.documents, result.events,
                  result.duration_ms)
         return result
+
+    def _health_notice(self, session: Session, state: SourceStateRow) -> None:
+        """Tell the maintainers once when a source has failed `alert_after` times in a row (silence must not
+        pass for "nothing happened"), and once more when it recovers."""
+        now = self.clock()
+        if state.consecutive_failures >= self.alert_after and not state.down_notified:
+            since = state.last_success_at.isoformat(timespec="minutes") if state.last_success_at else "never"
+            text = (f"Bron {state.name} faalt: {state.consecutive_failures} pogingen op rij mislukt; laatste "
+                    f"succes: {since}. Laatste fout: {state.last_error}. Zolang dit duurt komen er geen "
+                    "meldingen uit deze bron; er gaat niets verloren, de volgende geslaagde poll haalt alles in.")
+            kind = "source.failing"
+            state.down_notified = True
+        elif state.consecutive_failures == 0 and state.down_notified:
+            text = f"Bron {state.name} werkt weer; de achterstand is ingehaald."
+            kind = "source.recovered"
+            state.down_notified = False
+        else:
+            return
+        log.warning("notice %s: %s", kind, text)
+        for user_id in self.maintainers:
+            session.add(NoticeRow(kind=kind, subject=state.name, text=text, recipient=str(user_id), created_at=now))
 
     def _ingest(self, name: str, page: Page, make_events: bool, result: PollResult) -> None:
         with session_scope(self.engine) as session:
@@ -323,6 +358,12 @@ class Pipeline:
             if twin is not None and twin.event_id:
                 event = session.get(EventRow, twin.event_id)
         status = "auto" if m.confident else "pending"
+        if event is None and stage is Stage.INGEDIEND and is_opening_document(doc):
+            # The documents that open a bill (boodschap, voorstel, memorie, advies with nader rapport) are one
+            # submission: a later one of them joins the `ingediend` event of its dossier.
+            submission = session.get(EventRow, event_key(m.slug, doc, stage, None).id)
+            if submission is not None and submission.status != "retracted":
+                event = submission
         if event is None:
             key = event_key(m.slug, doc, stage, ctx.reached.get(m.slug))
             event = session.get(EventRow, key.id)

@@ -1,0 +1,121 @@
+"""Wiring: the database, the one HTTP client of the process, the sources, the pipeline, the outbox and its
+channels. `bot` is the composition root: the only package that imports all the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+from sources.http import USER_AGENT
+from sources.sru import SruSource
+from sources.syncfeed import SyncFeedSource
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.channels.base import Channel
+from bot.channels.webhook import WebhookChannel, webhook_client
+from bot.config import Settings
+from bot.delivery import DeliverStats, Outbox
+from bot.overdue import check_overdue
+from bot.pipeline import Pipeline, PollResult, queue_deliveries
+from matchers.catalog import Catalog
+from sources.base import Source
+from storage.db import make_engine, migrate, session_scope
+from storage.models import SourceStateRow
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], dt.datetime]
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine, with the schema migrated to head."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+def http_client() -> httpx.AsyncClient:
+    """The process's one HTTP client for the sources (webhooks have their own: no redirects, small limits)."""
+    return httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT},
+        timeout=httpx.Timeout(60.0, connect=10.0),
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
+    )
+
+
+def build_sources(settings: Settings, client: httpx.AsyncClient, *, sleep: Sleep = asyncio.sleep,
+                  clock: Clock | None = None) -> list[Source]:
+    """The sources, in the order a poll reads them."""
+    start_tk: str | dt.datetime = (
+        "now" if settings.start == "now" else dt.datetime.combine(settings.start, dt.time(), tzinfo=dt.UTC)
+    )
+    start_sru: str | dt.date = settings.start
+    return [
+        SyncFeedSource(client, settings.tk_feed_url, start=start_tk, sleep=sleep),
+        SruSource(client, settings.sru_url, start=start_sru, sleep=sleep, clock=clock),
+    ]
+
+
+@dataclass
+class Context:
+    """Everything a poll or a delivery round needs."""
+
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+    clock: Clock = field(default=lambda: dt.datetime.now(dt.UTC))
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.engine, self.catalog, start=self.settings.start, clock=self.clock,
+                        maintainers=self.settings.maintainers, alert_after=self.settings.source_alert_after)
+
+    _outbox: Outbox | None = field(default=None, init=False, repr=False)
+
+    def outbox(self) -> Outbox:
+        """This process's outbox worker (one worker id per process, so shutdown can release its claims)."""
+        if self._outbox is None or self._outbox.channels != self.channels:
+            self._outbox = Outbox(self.engine, self.channels, clock=self.clock,
+                                  lease=dt.timedelta(seconds=self.settings.delivery_lease_seconds))
+        return self._outbox
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: Settings, engine: Engine) -> AsyncIterator[dict[str, Channel]]:
+    """The delivery channels this configuration has, with their HTTP clients, closed on exit. Rows of a
+    channel that is not here stay queued (Telegram rows wait for a token, they are not dropped)."""
+    async with contextlib.AsyncExitStack() as stack:
+        channels: dict[str, Channel] = {}
+        hooks = await stack.enter_async_context(webhook_client())
+        channels["webhook"] = WebhookChannel(hooks, engine, allow_private=settings.allow_private_webhooks)
+        yield channels
+
+
+def installation_poll(engine: Engine) -> bool:
+    """True before any source has finished its very first poll: deadlines past now make no alerts."""
+    with session_scope(engine) as session:
+        return not any(s.first_poll_done for s in session.exec(select(SourceStateRow)))
+
+
+async def poll_once(ctx: Context, sources: list[Source]) -> list[PollResult]:
+    """One poll of every source, then the overdue check, then delivery of what is due."""
+    silent = installation_poll(ctx.engine)
+    results = await ctx.pipeline().poll(sources)
+    now = ctx.clock()
+    check_overdue(ctx.engine, now.date(), now, silent=silent, queue=queue_deliveries)
+    await deliver_once(ctx)
+    return results
+
+
+async def deliver_once(ctx: Context) -> DeliverStats:
+    stats = await ctx.outbox().deliver_due()
+    if stats.sent or stats.failed or stats.dead:
+        log.info("delivered sent=%d failed=%d dead=%d", stats.sent, stats.failed, stats.dead)
+    return stats

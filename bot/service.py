@@ -1,0 +1,120 @@
+"""`wetwacht run`: the scheduled service.
+
+APScheduler 3 runs, on the asyncio loop: one poll job per source every `WETWACHT_POLL_SECONDS` (never two runs
+of one source at once, missed runs coalesced), the outbox every few seconds, the overdue check once a day, and
+the Telegram bot when a token is set. SIGTERM or SIGINT stops it within 10 seconds: running jobs get a grace
+period to finish, then are cancelled; every unit of work is a transaction, so a cancelled one is simply redone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import Context, build_sources, deliver_once, http_client, installation_poll, open_channels
+from bot.overdue import check_overdue
+from bot.pipeline import queue_deliveries
+from sources.base import Source
+
+log = logging.getLogger(__name__)
+
+DELIVER_SECONDS = 5
+STOP_GRACE_SECONDS = 7.0
+
+
+class Service:
+    """The long-running service. `extra_start`/`extra_stop` hook the Telegram application in."""
+
+    def __init__(self, ctx: Context, *, deliver_seconds: float = DELIVER_SECONDS) -> None:
+        self.ctx = ctx
+        self.deliver_seconds = deliver_seconds
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.starters: list[Callable[[], Awaitable[None]]] = []
+        self.stoppers: list[Callable[[], Awaitable[None]]] = []
+
+    def _tracked(self, name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        """A job that runs `fn` as a tracked task, so shutdown can wait for it."""
+
+        async def job() -> None:
+            if self.stopping.is_set():
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.add(task)
+            try:
+                await fn()
+            except Exception:
+                log.exception("job %s failed", name)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
+
+        return job
+
+    async def _poll(self, source: Source) -> None:
+        await self.ctx.pipeline().poll_source(source)
+        if not self.stopping.is_set():
+            await deliver_once(self.ctx)
+
+    async def _overdue(self) -> None:
+        now = self.ctx.clock()
+        silent = installation_poll(self.ctx.engine)
+        check_overdue(self.ctx.engine, now.date(), now, silent=silent, queue=queue_deliveries)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        async with http_client() as client, open_channels(self.ctx.settings, self.ctx.engine) as channels:
+            self.ctx.channels = channels
+            sources = build_sources(self.ctx.settings, client, clock=self.ctx.clock)
+            now = dt.datetime.now(dt.UTC)
+            common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+            for source in sources:
+                self.scheduler.add_job(self._tracked(f"poll:{source.name}", lambda s=source: self._poll(s)),
+                                       "interval", seconds=self.ctx.settings.poll_seconds, next_run_time=now,
+                                       id=f"poll:{source.name}", **common)
+            self.scheduler.add_job(self._tracked("deliver", lambda: deliver_once(self.ctx)), "interval",
+                                   seconds=self.deliver_seconds, id="deliver", **common)
+            self.scheduler.add_job(self._tracked("overdue", self._overdue), "cron", hour=6, minute=0,
+                                   id="overdue", **common)
+            for start in self.starters:
+                await start()
+            self.scheduler.start()
+            log.info("wetwacht running: %d sources every %ds, database %s", len(sources),
+                     self.ctx.settings.poll_seconds, self.ctx.settings.database_url_safe)
+            await self.stopping.wait()
+            log.info("stopping")
+            self.scheduler.shutdown(wait=False)
+            await self._drain()
+            released = self.ctx.outbox().release()
+            if released:
+                log.info("released %d claimed deliveries; they stay queued", released)
+            for stop in reversed(self.stoppers):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(stop(), timeout=2.0)
+        log.info("stopped")
+
+    async def _drain(self) -> None:
+        running = [t for t in self._tasks if not t.done()]
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+            log.info("cancelled %d running jobs at shutdown; their work stays queued", len(pending))
+
+    def stop(self) -> None:
+        self.stopping.set()
