@@ -11,9 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-from sources.http import USER_AGENT
-from sources.sru import SruSource
-from sources.syncfeed import SyncFeedSource
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -25,6 +22,9 @@ from bot.overdue import check_overdue
 from bot.pipeline import Pipeline, PollResult, queue_deliveries
 from matchers.catalog import Catalog
 from sources.base import Source
+from sources.http import USER_AGENT
+from sources.sru import SruSource
+from sources.syncfeed import SyncFeedSource
 from storage.db import make_engine, migrate, session_scope
 from storage.models import SourceStateRow
 
@@ -58,8 +58,10 @@ def build_sources(settings: Settings, client: httpx.AsyncClient, *, sleep: Sleep
     )
     start_sru: str | dt.date = settings.start
     return [
-        SyncFeedSource(client, settings.tk_feed_url, start=start_tk, sleep=sleep),
-        SruSource(client, settings.sru_url, start=start_sru, sleep=sleep, clock=clock),
+        SyncFeedSource(client, settings.tk_feed_url, start=start_tk, sleep=sleep,
+                       page_pause=settings.page_pause_seconds),
+        SruSource(client, settings.sru_url, start=start_sru, sleep=sleep, clock=clock,
+                  page_pause=settings.page_pause_seconds),
     ]
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Beyond CONTRACT.md: how long a claimed delivery is reserved for the worker that claimed it. A worker that
     # dies mid-send leaves its rows to be retried by anyone after this many seconds.
     delivery_lease_seconds: int = 120
+    # Beyond CONTRACT.md: seconds between two requests to one upstream (politeness; 0 only against a local fake).
+    page_pause_seconds: float = 1.0
 
     def __repr_args__(self) -> Any:
         # A PostgreSQL URL can carry a password: show it masked, like the token.
@@ -101,6 +103,13 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("page_pause_seconds")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0 or value > 60:
+            raise ValueError("must be between 0 and 60 seconds")
         return value
 
     @field_validator("start", mode="before")

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sources.tk_resolve import resolve
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -33,6 +32,7 @@ from matchers.events import (
 )
 from matchers.stages import DUTCH, RANK, Stage
 from sources.base import Document, Entity, Page, Source, SourceError
+from sources.tk_resolve import resolve
 from storage.catalog_repo import runtime_catalog, stages_reached
 from storage.db import session_scope
 from storage.models import (
@@ -82,7 +82,9 @@ class _PageContext:
     make_events: bool
     now: dt.datetime
     events: int = 0
+    installed_at: dt.datetime | None = None
     entity_cache: dict[str, Entity | None] = field(default_factory=dict)
+    backlog: set[str] = field(default_factory=set)  # keys of documents that are old re-emissions: no events
 
 
 def _hash(value: Any) -> str:
@@ -138,13 +140,15 @@ class Pipeline:
             state = session.get(SourceStateRow, source.name) or SourceStateRow(name=source.name)
             cursor = state.cursor
             first_poll = not state.first_poll_done
-            state.last_attempt_at = self.clock()
+            installed_at = state.installed_at
+            poll_started = self.clock()
+            state.last_attempt_at = poll_started
             session.add(state)
         # Under WETWACHT_START=now whatever a source holds at its very first poll is backlog: no events.
         make_events = not (first_poll and self.start == "now")
         try:
             async for page in source.pages(cursor):
-                self._ingest(source.name, page, make_events, result)
+                self._ingest(source.name, page, make_events, installed_at, result)
         except SourceError as exc:
             result.ok = False
             result.error = f"{type(exc).__name__}: {exc}"
@@ -157,6 +161,8 @@ class Pipeline:
                 state.consecutive_failures = 0
                 state.last_error = None
                 state.first_poll_done = True
+                if state.installed_at is None:
+                    state.installed_at = poll_started
             else:
                 state.consecutive_failures += 1
                 state.last_error = result.error
@@ -191,9 +197,11 @@ class Pipeline:
         for user_id in self.maintainers:
             session.add(NoticeRow(kind=kind, subject=state.name, text=text, recipient=str(user_id), created_at=now))
 
-    def _ingest(self, name: str, page: Page, make_events: bool, result: PollResult) -> None:
+    def _ingest(self, name: str, page: Page, make_events: bool, installed_at: dt.datetime | None,
+                result: PollResult) -> None:
         with session_scope(self.engine) as session:
             ctx = self._context(session, make_events)
+            ctx.installed_at = installed_at
             documents = list(page.documents)
             if page.entities:
                 documents.extend(self._store_entities(ctx, page.entities))
@@ -230,11 +238,14 @@ class Pipeline:
         """Upsert SyncFeed entities; return the documents whose entity changed in a way that matters.
         A re-emitted entity with the same content (a bulk data correction) changes nothing."""
         changed: list[Entity] = []
+        old: set[str] = set()
         for entity in entities:
             row = ctx.session.get(TkEntityRow, entity.guid)
             digest = _entity_hash(entity)
             if row is not None and row.content_hash == digest:
                 continue
+            if row is None and self._reemitted(ctx, entity):
+                old.add(entity.guid)
             if row is None:
                 row = TkEntityRow(guid=entity.guid, category=entity.category, updated=entity.updated,
                                   content_hash=digest)
@@ -258,7 +269,18 @@ class Pipeline:
             doc = resolve(entity, lambda guid: self._lookup(ctx, guid))
             if doc is not None:
                 documents.append(doc)
+                if entity.guid in old:
+                    ctx.backlog.add(doc.key)
+        if old:
+            log.info("%d entities never seen before but last changed before wetwacht was installed: a bulk "
+                     "re-emission of old data, stored without events", len(old))
         return documents
+
+    def _reemitted(self, ctx: _PageContext, entity: Entity) -> bool:
+        """An entity we never saw whose own change time lies before the installation: under
+        WETWACHT_START=now it is backlog that a data correction re-emitted, not news."""
+        return (self.start == "now" and not entity.deleted and ctx.installed_at is not None
+                and entity.changed is not None and entity.changed < ctx.installed_at)
 
     def _lookup(self, ctx: _PageContext, guid: str) -> Entity | None:
         if guid not in ctx.entity_cache:
@@ -321,7 +343,7 @@ class Pipeline:
             if (m.slug, doc.key) in ctx.rejected:
                 continue
             self._learn(ctx, doc, m)
-            if ctx.make_events:
+            if ctx.make_events and doc.key not in ctx.backlog:
                 self._evidence_and_event(ctx, doc, m)
 
     def _learn(self, ctx: _PageContext, doc: Document, m: Match) -> None:
@@ -343,7 +365,14 @@ class Pipeline:
         evidence = session.exec(select(EvidenceRow).where(
             EvidenceRow.slug == m.slug, EvidenceRow.document_key == doc.key)).first()
         if evidence is not None:
-            return  # this document is already evidence (a correction or a re-emission): no second event
+            # Already evidence (a correction, a re-emission, a version adding its kst id): no second event,
+            # but the event shows the document as it is now.
+            if evidence.event_id:
+                known = session.get(EventRow, evidence.event_id)
+                if known is not None:
+                    self._add_document(known, doc)
+                    session.add(known)
+            return
         stage = effective_stage(doc, m.stage)
         commitment = session.get(CommitmentRow, m.slug)
         if commitment is None:
@@ -408,7 +437,10 @@ class Pipeline:
     def _add_document(event: EventRow, doc: Document) -> None:
         documents = list(event.payload.get("documents", []))
         entry = document_json(doc)
-        if not any(d.get("source") == doc.source and d.get("id") == doc.id for d in documents):
+        same = [i for i, d in enumerate(documents) if d.get("source") == doc.source and d.get("id") == doc.id]
+        if same:
+            documents[same[0]] = entry
+        else:
             documents.append(entry)
         event.payload = {**event.payload, "documents": documents}
 

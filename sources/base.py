@@ -83,6 +83,9 @@ class Entity:
     deleted: bool = False
     fields: Mapping[str, str] = field(default_factory=dict)
     refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The entity's own `tk:bijgewerkt`: when its content last changed. A bulk data correction re-emits old
+    # entities with a new entry <updated> but their old bijgewerkt, which is how they are told from new ones.
+    changed: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

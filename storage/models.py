@@ -257,6 +257,7 @@ class SourceStateRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     down_notified: bool = False  # the maintainers were told it is failing; tell them once it recovers
     first_poll_done: bool = False  # its very first poll is over: what appears now makes events
+    installed_at: dt.datetime | None = None  # when that first poll started: older entities are backlog
     last_requests: int = 0
     last_items: int = 0
     last_duration_ms: int = 0

@@ -1,4 +1,4 @@
-"""notices to the maintainers (source failing / recovered)
+"""notices to the maintainers (source failing / recovered); when each source was installed
 
 Revision ID: 0002
 Revises: 0001
@@ -34,9 +34,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index('ix_notice_due', ['status', 'created_at'], unique=False)
+    with op.batch_alter_table('source_state', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('installed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('source_state', schema=None) as batch_op:
+        batch_op.drop_column('installed_at')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index('ix_notice_due')
     op.drop_table('notice')
