@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -53,10 +54,10 @@ def http_client() -> httpx.AsyncClient:
 def build_sources(settings: Settings, client: httpx.AsyncClient, *, sleep: Sleep = asyncio.sleep,
                   clock: Clock | None = None) -> list[Source]:
     """The sources, in the order a poll reads them."""
-    start_tk: str | dt.datetime = (
+    start_tk: Literal["now"] | dt.datetime = (
         "now" if settings.start == "now" else dt.datetime.combine(settings.start, dt.time(), tzinfo=dt.UTC)
     )
-    start_sru: str | dt.date = settings.start
+    start_sru: Literal["now"] | dt.date = settings.start
     return [
         SyncFeedSource(client, settings.tk_feed_url, start=start_tk, sleep=sleep,
                        page_pause=settings.page_pause_seconds),

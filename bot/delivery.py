@@ -39,7 +39,7 @@ class Outbox:
     """Sends due deliveries through `channels` (by channel name). Rows of channels not given stay queued."""
 
     def __init__(self, engine: Engine, channels: Mapping[str, Channel], *, clock: Clock | None = None,
-                 worker_id: str | None = None, batch: int = 100, lease: dt.timedelta = dt.timedelta(minutes=2),
+                 worker_id: str | None = None, batch: int = 25, lease: dt.timedelta = dt.timedelta(minutes=2),
                  concurrency: int = 20) -> None:
         self.engine = engine
         self.channels = dict(channels)
@@ -119,8 +119,7 @@ class Outbox:
                 return
             row.attempts = attempt.attempt
             row.claimed_until = None
-            row.claimed_by = None
-            if error is None:
+            if error is None:  # claimed_by stays on a sent row: which worker sent it
                 row.status = "sent"
                 row.sent_at = now
                 row.last_error = None
@@ -129,6 +128,7 @@ class Outbox:
                     self._endpoint_health(session, row.recipient, now, None)
                 session.add(row)
                 return
+            row.claimed_by = None
             row.last_error = str(error)
             first = attempt.first_tried_at or now
             if error.permanent or channel.gives_up(attempt.attempt, first, now):

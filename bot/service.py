@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,10 @@ class Service:
                 self._tasks.add(task)
             try:
                 await fn()
+            except asyncio.CancelledError:
+                # Shutdown cancelled it after the grace period: its unfinished transaction was rolled back
+                # and its work stays queued for the next start.
+                log.info("job %s cancelled at shutdown; its work stays queued", name)
             except Exception:
                 log.exception("job %s failed", name)
             finally:
@@ -81,13 +86,16 @@ class Service:
             now = dt.datetime.now(dt.UTC)
             common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
             for source in sources:
-                self.scheduler.add_job(self._tracked(f"poll:{source.name}", lambda s=source: self._poll(s)),
+                self.scheduler.add_job(self._tracked(f"poll:{source.name}", functools.partial(self._poll, source)),
                                        "interval", seconds=self.ctx.settings.poll_seconds, next_run_time=now,
                                        id=f"poll:{source.name}", **common)
             self.scheduler.add_job(self._tracked("deliver", lambda: deliver_once(self.ctx)), "interval",
                                    seconds=self.deliver_seconds, id="deliver", **common)
             self.scheduler.add_job(self._tracked("overdue", self._overdue), "cron", hour=6, minute=0,
                                    id="overdue", **common)
+            if self.ctx.settings.telegram_token is None:
+                log.warning("WETWACHT_TELEGRAM_TOKEN is not set: no Telegram bot and no Telegram alerts (they stay "
+                            "queued); polling and webhooks carry on")
             for start in self.starters:
                 await start()
             self.scheduler.start()
