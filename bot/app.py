@@ -14,8 +14,10 @@ from typing import Literal
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import select
+from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.base import Channel
+from bot.channels.telegram import ReviewChannel, TelegramChannel, TelegramSender, make_bot
 from bot.channels.webhook import WebhookChannel, webhook_client
 from bot.config import Settings
 from bot.delivery import DeliverStats, Outbox
@@ -98,7 +100,30 @@ async def open_channels(settings: Settings, engine: Engine) -> AsyncIterator[dic
         channels: dict[str, Channel] = {}
         hooks = await stack.enter_async_context(webhook_client())
         channels["webhook"] = WebhookChannel(hooks, engine, allow_private=settings.allow_private_webhooks)
+        if settings.telegram_token is not None:
+            sender = await _telegram_sender(settings, engine, stack)
+            if sender is not None:
+                channels["telegram"] = TelegramChannel(sender, engine)
+                channels["review"] = ReviewChannel(sender, engine)
         yield channels
+
+
+async def _telegram_sender(settings: Settings, engine: Engine,
+                           stack: contextlib.AsyncExitStack) -> TelegramSender | None:
+    """The bot that sends alerts. A refused token means no Telegram channels (rows stay queued and the log
+    says why, without the token); an unreachable Bot API does not: sending fails and is retried."""
+    assert settings.telegram_token is not None
+    bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
+    try:
+        await bot.initialize()
+    except InvalidToken:  # the library's message for this one names the token: say it ourselves
+        log.error("Telegram refused WETWACHT_TELEGRAM_TOKEN: no Telegram alerts; they stay queued")
+        await bot.shutdown()
+        return None
+    except (TelegramError, OSError) as exc:
+        log.warning("Telegram Bot API not reachable at start (%s); sending will be retried", type(exc).__name__)
+    stack.push_async_callback(bot.shutdown)
+    return TelegramSender(bot, engine)
 
 
 def installation_poll(engine: Engine) -> bool:

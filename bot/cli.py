@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from sqlmodel import col, select
 
-from bot import webhooks_cli
+from bot import redact, webhooks_cli
 from bot.app import Context, build_sources, deliver_once, http_client, open_channels, poll_once
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliverStats
@@ -321,6 +321,8 @@ def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: 
         if args.command == "catalog":
             return run_catalog_check(out, as_json=args.json)
         settings = load_settings()
+        if settings.telegram_token is not None:
+            redact.install([settings.telegram_token.get_secret_value()])
         catalog = load_catalog()
         app = App(settings, catalog, today or dt.date.today, out, err)
         return COMMANDS[args.command](app, args)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 
 def lock_key(name: str) -> int:
@@ -35,3 +35,44 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+
+
+class HeldLock:
+    """A lock held for as long as the process wants it (the Telegram updates loop: Telegram answers a second
+    `getUpdates` poller with 409 Conflict, so only one replica may read updates). `try_take` can be called
+    again later: when the holder dies, its connection closes and the lock is free for another replica."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine = engine
+        self.key = lock_key(name)
+        self._conn: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None or self.engine.dialect.name != "postgresql"
+
+    def try_take(self) -> bool:
+        if self.held:
+            return True
+        conn = self.engine.connect()
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return got
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._conn.commit()
+        finally:
+            self._conn.close()
+            self._conn = None

@@ -18,16 +18,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram.ext import ExtBot
 
 from bot.app import Context, build_sources, deliver_once, http_client, installation_poll, open_channels
+from bot.channels.telegram import TelegramChannel, send_digests
+from bot.notices import send_notices
 from bot.overdue import check_overdue
 from bot.pipeline import queue_deliveries
+from bot.telegram.handlers import BotDeps
+from bot.telegram.render import esc
+from bot.telegram.runner import TelegramRunner
 from sources.base import Source
 
 log = logging.getLogger(__name__)
 
 DELIVER_SECONDS = 5
 STOP_GRACE_SECONDS = 7.0
+TELEGRAM_RETRY_SECONDS = 60  # how often a replica without the bot tries to start it (or take over)
+DIGEST_CHECK_SECONDS = 300
 
 
 class Service:
@@ -96,6 +104,9 @@ class Service:
             if self.ctx.settings.telegram_token is None:
                 log.warning("WETWACHT_TELEGRAM_TOKEN is not set: no Telegram bot and no Telegram alerts (they stay "
                             "queued); polling and webhooks carry on")
+            channel = channels.get("telegram")
+            if isinstance(channel, TelegramChannel):
+                self._add_telegram(channel, common)
             for start in self.starters:
                 await start()
             self.scheduler.start()
@@ -112,6 +123,31 @@ class Service:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(stop(), timeout=2.0)
         log.info("stopped")
+
+    def _add_telegram(self, channel: TelegramChannel, common: dict[str, Any]) -> None:
+        """The bot's conversation side, the digests and the maintainer notices."""
+        sender = channel.sender
+        bot = sender.bot
+        assert isinstance(bot, ExtBot)
+        deps = BotDeps(engine=self.ctx.engine, maintainers=self.ctx.settings.maintainers, queue=queue_deliveries,
+                       letters=dict(self.ctx.catalog.letters), clock=self.ctx.clock)
+        runner = TelegramRunner(bot, deps, self.ctx.engine)
+        now = dt.datetime.now(dt.UTC)
+        self.scheduler.add_job(self._tracked("telegram", runner.ensure_running), "interval",
+                               seconds=TELEGRAM_RETRY_SECONDS, next_run_time=now, id="telegram", **common)
+        self.scheduler.add_job(self._tracked("digests", lambda: send_digests(self.ctx.engine, sender,
+                                                                             self.ctx.clock())),
+                               "interval", seconds=DIGEST_CHECK_SECONDS, next_run_time=now, id="digests", **common)
+
+        async def notices() -> None:
+            async def send(recipient: str, text: str) -> None:
+                await sender.send(int(recipient), esc(text))
+
+            await send_notices(self.ctx.engine, send, self.ctx.clock())
+
+        self.scheduler.add_job(self._tracked("notices", notices), "interval", seconds=self.deliver_seconds,
+                               next_run_time=now, id="notices", **common)
+        self.stoppers.append(runner.stop)
 
     async def _drain(self) -> None:
         running = [t for t in self._tasks if not t.done()]
