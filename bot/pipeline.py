@@ -32,7 +32,7 @@ from matchers.events import (
 )
 from matchers.stages import DUTCH, RANK, Stage
 from sources.base import Document, Entity, Page, Source, SourceError
-from sources.tk_resolve import resolve
+from sources.tk_resolve import resolve, version_pending
 from storage.catalog_repo import runtime_catalog, stages_reached
 from storage.db import session_scope
 from storage.models import (
@@ -239,11 +239,14 @@ class Pipeline:
         A re-emitted entity with the same content (a bulk data correction) changes nothing."""
         changed: list[Entity] = []
         old: set[str] = set()
+        new: set[str] = set()
         for entity in entities:
             row = ctx.session.get(TkEntityRow, entity.guid)
             digest = _entity_hash(entity)
             if row is not None and row.content_hash == digest:
                 continue
+            if row is None:
+                new.add(entity.guid)
             if row is None and self._reemitted(ctx, entity):
                 old.add(entity.guid)
             if row is None:
@@ -265,8 +268,14 @@ class Pipeline:
             changed.append(ctx.entity_cache[entity.guid])  # type: ignore[arg-type]
         ctx.session.flush()
         documents: list[Document] = []
+        lookup: Callable[[str], Entity | None] = lambda guid: self._lookup(ctx, guid)  # noqa: E731
         for entity in changed:
-            doc = resolve(entity, lambda guid: self._lookup(ctx, guid))
+            if entity.category == "Document" and entity.guid in new and version_pending(entity, lookup):
+                # A new Document's version (which carries its kst id) comes in the next category of the
+                # same poll, and resolves it then. Resolved now, it would lack its Kamerstuk identity and its
+                # KOOP twin could not join its event: one real-world event would become two.
+                continue
+            doc = resolve(entity, lookup)
             if doc is not None:
                 documents.append(doc)
                 if entity.guid in old:

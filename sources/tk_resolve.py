@@ -211,6 +211,13 @@ def _besluit(entity: Entity, lookup: Lookup) -> Document | None:
     )
 
 
+def version_pending(document: Entity, lookup: Lookup) -> bool:
+    """Whether a Document points to a current version that has not been seen yet (its ExterneIdentifier, the
+    kst id, is on the version)."""
+    refs = _refs(document, "huidigeDocumentVersie")
+    return bool(refs) and all(lookup(g) is None for g in refs)
+
+
 def resolve(entity: Entity, lookup: Lookup) -> Document | None:
     """The Document `entity` stands for, or None (context entities, proposals, unknown deletions)."""
     if entity.category == "Document":

@@ -18,7 +18,7 @@ from matchers.catalog import Catalog, Commitment, Kind, Promise
 from matchers.deadlines import parse_deadline
 from matchers.engine import Match
 from matchers.stages import Stage
-from sources.base import Document, Page, SourceError
+from sources.base import Document, Entity, Page, SourceError
 from storage.catalog_repo import stages_reached, sync_catalog
 from storage.db import make_engine, migrate, session_scope
 from storage.models import (
@@ -280,3 +280,49 @@ async def test_failing_source_keeps_its_cursor_and_tells_maintainers_once(setup:
         assert state is not None and state.cursor == "2" and state.consecutive_failures == 0
     assert kinds == ["source.failing", "source.recovered"]
     assert len(_events(engine)) == 1  # MvT and advice with it: one submission
+
+
+class ScriptedFeed:
+    """A SyncFeed-like source whose pages of raw entities the test writes."""
+
+    name = "tk"
+
+    def __init__(self) -> None:
+        self.pages_: list[tuple[Entity, ...]] = []
+
+    def publish(self, *entities: Entity) -> None:
+        self.pages_.append(tuple(entities))
+
+    async def pages(self, cursor: str | None) -> AsyncIterator[Page]:
+        start = int(cursor) if cursor else 0
+        for n, entities in enumerate(self.pages_[start:], start=start + 1):
+            yield Page(cursor=str(n), entities=entities)
+        yield Page(cursor=str(len(self.pages_)), caught_up=True, requests=1)
+
+
+def _entity(category: str, guid: str, fields: dict[str, str], refs: dict[str, tuple[str, ...]]) -> Entity:
+    return Entity(category=category, guid=guid, updated=T0, fields=fields, refs=refs, changed=T0)
+
+
+async def test_new_document_waits_for_its_version_so_its_twin_joins_one_event(setup: Any) -> None:
+    """The SyncFeed carries a Document and its DocumentVersie (with the kst id) in different categories, and a
+    new dossier's entity may come after the document. Resolved before its version, the Kamerstuk would have
+    no identity and its KOOP copy would make a second event for one real-world event."""
+    engine, pipe, clock = setup
+    feed, koop = ScriptedFeed(), ScriptedSource()
+    await pipe.poll([feed, koop])
+    clock["now"] = T0 + dt.timedelta(minutes=5)
+    title = "Regels over het lobbyregister (Wet lobbyregister)"
+    feed.publish(_entity("Document", "doc-1", {"documentNummer": "2026D50001", "soort": "Memorie van toelichting",
+                                               "titel": title, "volgnummer": "3"},
+                         {"huidigeDocumentVersie": ("ver-1",), "kamerstukdossier": ("dos-new",)}))
+    await pipe.poll([feed])
+    assert _events(engine) == []  # waiting for its version: no event without the Kamerstuk identity
+    koop.publish(kst("37300", "3", "Memorie van toelichting", title))
+    feed.publish(_entity("DocumentVersie", "ver-1", {"externeidentifier": "kst-37300-3", "versienummer": "1"},
+                         {"document": ("doc-1",)}))
+    await pipe.poll([koop, feed])
+    [event] = _events(engine)
+    assert event.stage == "ingediend"
+    assert {(d["source"], d["kst"]) for d in event.payload["documents"]} == {("ob", "kst-37300-3"),
+                                                                               ("tk", "kst-37300-3")}
