@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from matchers.stages import DUTCH, Stage, keeps
+from matchers.stages import DUTCH, Stage, furthest, keeps
 from storage.catalog_repo import CommitmentView, PromiseView
 
 LIMIT = 4096  # Telegram's limit on a message's text, counted in UTF-16 code units after entity parsing
@@ -121,8 +121,7 @@ def promise_vs_reality(promise: PromiseView | None, reached: Stage | None, on: d
     written = promise.as_written or "zonder termijn"
     head = f"beloofd: {written}"
     if promise.due is not None and promise.as_written and not promise.as_written.strip()[:1].isdigit():
-        head += f" (uiterlijk {date_nl(promise.due)})" if not promise.open_ended else \
-            f" (niet vóór {date_nl(promise.due)})"
+        head += f" (uiterlijk {date_nl(promise.due)})" if not promise.open_ended else " (zonder einddatum)"
     if promise.due is None or promise.open_ended:
         state = "gehaald" if keeps(reached, promise.stage) else f"nog niet {DUTCH[promise.stage]}"
         return f"{head} — {state}"
@@ -206,7 +205,10 @@ def alert_blocks(event: Mapping[str, Any], view: CommitmentView | None, today: d
     reason = cut(str(event.get("reason") or ""), 700)
     if reason and etype != "commitment.overdue":
         blocks.append(f"<b>Waarom</b>: {esc(reason)}")
-    reality = promise_vs_reality(latest_promise(view), view.stage if view else None, today,
+    # The event itself is evidence of its stage, even before the read model shows it.
+    reached = furthest([s for s in (view.stage if view else None, stage if etype == "commitment.stage" else None)
+                        if s is not None])
+    reality = promise_vs_reality(latest_promise(view), reached, today,
                                  kept_on=detected if etype == "commitment.stage" else None)
     footer = []
     if reality:

@@ -64,7 +64,7 @@ def test_promise_against_reality() -> None:
         "beloofd: Q2 2026 (uiterlijk 30 juni 2026) — op tijd, 29 dagen voor de termijn"
     open_ended = _promise(dt.date(2027, 4, 1), written="Q2 2027 en later", open_ended=True)
     assert render.promise_vs_reality(open_ended, None, TODAY) == \
-        "beloofd: Q2 2027 en later (niet vóór 1 april 2027) — nog niet ingediend bij de Tweede Kamer"
+        "beloofd: Q2 2027 en later (zonder einddatum) — nog niet ingediend bij de Tweede Kamer"
 
 
 def test_alert_has_stage_documents_reason_and_promise() -> None:
