@@ -24,6 +24,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.channels.base import Attempt, DeliveryError
 from bot.telegram import render
@@ -38,6 +39,7 @@ Sleep = Callable[[float], Awaitable[None]]
 MESSAGES_PER_SECOND = 30.0
 GROUP_MESSAGES_PER_MINUTE = 20.0
 PER_CHAT_INTERVAL = 1.0
+CONNECTIONS = 24
 
 
 def rate_limiter(per_second: float = MESSAGES_PER_SECOND,
@@ -50,7 +52,10 @@ def rate_limiter(per_second: float = MESSAGES_PER_SECOND,
 def make_bot(token: str, base_url: str, *, per_second: float = MESSAGES_PER_SECOND,
              group_per_minute: float = GROUP_MESSAGES_PER_MINUTE) -> ExtBot[Any]:
     """The process's bot. `base_url` is `WETWACHT_TELEGRAM_API_URL` (the token is appended by the library)."""
-    return ExtBot(token=token, base_url=base_url, rate_limiter=rate_limiter(per_second, group_per_minute))
+    # The library's default is one connection, which serialises a fan-out; the outbox sends 20 at a time.
+    request = HTTPXRequest(connection_pool_size=CONNECTIONS, pool_timeout=30.0)
+    return ExtBot(token=token, base_url=base_url, request=request, get_updates_request=HTTPXRequest(),
+                  rate_limiter=rate_limiter(per_second, group_per_minute))
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:
