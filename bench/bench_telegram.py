@@ -12,6 +12,7 @@ over. A second figure, without any limit, is how fast wetwacht itself can push m
 from __future__ import annotations
 
 import asyncio
+import logging
 import datetime as dt
 import json
 import multiprocessing
@@ -129,6 +130,7 @@ def run(subscribers: int = 10_000, scale: float = 3.0, ceiling_subscribers: int 
 
 
 def main() -> None:
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     print(json.dumps(run(), indent=2))
 
 

@@ -316,6 +316,8 @@ def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: 
     err = err or sys.stderr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=err)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs full URLs; the Telegram token is in them
+    # It logs every RetryAfter with a traceback; the outbox logs one line per failed delivery instead.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "catalog":
