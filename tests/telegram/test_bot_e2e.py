@@ -91,6 +91,17 @@ def _event(eid: str, slug: str, title: str, *, status: str = "published") -> Eve
                     payload=payload)
 
 
+def _publish(world: World, eid: str) -> None:
+    """A published lobbyregister event, queued to its followers as the pipeline does."""
+    with session_scope(world.engine) as session:
+        event = _event(eid, "lobbyregister", "Wetsvoorstel lobbyregister")
+        session.add(event)
+        session.flush()
+        commitment = session.get(CommitmentRow, "lobbyregister")
+        assert commitment is not None
+        queue_deliveries(session, event, commitment, NOW)
+
+
 async def test_journalist_maintainer_and_stranger(world: World) -> None:
     api = world.api
     # The command menu is registered: the public one, and the longer one in the maintainer's chat.
@@ -129,13 +140,7 @@ async def test_journalist_maintainer_and_stranger(world: World) -> None:
     assert "U volgt nu open-overheid" in follow.plain
 
     # An alert: one message per event per chat, with the documents and the promise against reality.
-    with session_scope(world.engine) as session:
-        event = _event("evt_lobby", "lobbyregister", "Wetsvoorstel lobbyregister")
-        session.add(event)
-        session.flush()
-        commitment = session.get(CommitmentRow, "lobbyregister")
-        assert commitment is not None
-        queue_deliveries(session, event, commitment, NOW)
+    _publish(world, "evt_lobby")
     before = len(api.messages(JOURNALIST))
     await world.deliver()
     [alert] = api.messages(JOURNALIST)[before:]
@@ -176,13 +181,7 @@ async def test_doubtful_match_is_confirmed_by_a_button(world: World) -> None:
 async def test_chat_that_blocked_the_bot_is_paused(world: World) -> None:
     await world.say(JOURNALIST, "/volg alles")
     world.api.block(JOURNALIST)
-    with session_scope(world.engine) as session:
-        event = _event("evt_blocked", "lobbyregister", "Wetsvoorstel lobbyregister")
-        session.add(event)
-        session.flush()
-        commitment = session.get(CommitmentRow, "lobbyregister")
-        assert commitment is not None
-        queue_deliveries(session, event, commitment, NOW)
+    _publish(world, "evt_blocked")
     await world.deliver()
     with session_scope(world.engine) as session:
         chat = session.get(ChatRow, JOURNALIST)
