@@ -12,9 +12,9 @@ over. A second figure, without any limit, is how fast wetwacht itself can push m
 from __future__ import annotations
 
 import asyncio
-import logging
 import datetime as dt
 import json
+import logging
 import multiprocessing
 import resource
 import tempfile
