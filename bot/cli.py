@@ -318,6 +318,10 @@ def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs full URLs; the Telegram token is in them
     # It logs every RetryAfter with a traceback; the outbox logs one line per failed delivery instead.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    # APScheduler logs two lines per job run at INFO and a warning whenever a run is skipped because the last
+    # one (a long delivery batch, say) is still going; the jobs log what they did themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "catalog":

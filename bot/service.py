@@ -96,11 +96,11 @@ class Service:
             for source in sources:
                 self.scheduler.add_job(self._tracked(f"poll:{source.name}", functools.partial(self._poll, source)),
                                        "interval", seconds=self.ctx.settings.poll_seconds, next_run_time=now,
-                                       id=f"poll:{source.name}", **common)
+                                       id=f"poll:{source.name}", name=f"poll:{source.name}", **common)
             self.scheduler.add_job(self._tracked("deliver", lambda: deliver_once(self.ctx)), "interval",
-                                   seconds=self.deliver_seconds, id="deliver", **common)
+                                   seconds=self.deliver_seconds, id="deliver", name="deliver", **common)
             self.scheduler.add_job(self._tracked("overdue", self._overdue), "cron", hour=6, minute=0,
-                                   id="overdue", **common)
+                                   id="overdue", name="overdue", **common)
             if self.ctx.settings.telegram_token is None:
                 log.warning("WETWACHT_TELEGRAM_TOKEN is not set: no Telegram bot and no Telegram alerts (they stay "
                             "queued); polling and webhooks carry on")
@@ -134,10 +134,12 @@ class Service:
         runner = TelegramRunner(bot, deps, self.ctx.engine)
         now = dt.datetime.now(dt.UTC)
         self.scheduler.add_job(self._tracked("telegram", runner.ensure_running), "interval",
-                               seconds=TELEGRAM_RETRY_SECONDS, next_run_time=now, id="telegram", **common)
+                               seconds=TELEGRAM_RETRY_SECONDS, next_run_time=now, id="telegram", name="telegram",
+                               **common)
         self.scheduler.add_job(self._tracked("digests", lambda: send_digests(self.ctx.engine, sender,
                                                                              self.ctx.clock())),
-                               "interval", seconds=DIGEST_CHECK_SECONDS, next_run_time=now, id="digests", **common)
+                               "interval", seconds=DIGEST_CHECK_SECONDS, next_run_time=now, id="digests",
+                               name="digests", **common)
 
         async def notices() -> None:
             async def send(recipient: str, text: str) -> None:
@@ -146,7 +148,7 @@ class Service:
             await send_notices(self.ctx.engine, send, self.ctx.clock())
 
         self.scheduler.add_job(self._tracked("notices", notices), "interval", seconds=self.deliver_seconds,
-                               next_run_time=now, id="notices", **common)
+                               next_run_time=now, id="notices", name="notices", **common)
         self.stoppers.append(runner.stop)
 
     async def _drain(self) -> None:
