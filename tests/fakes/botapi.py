@@ -88,6 +88,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes import LocalServer
+
 JSONDict = dict[str, Any]
 
 MAX_TEXT_UTF16 = 4096  # a message's text after entity parsing, in UTF-16 code units
@@ -659,9 +661,8 @@ def _window(rate: float, span: float) -> _Window:
     return _Window(capacity, span * capacity / rate)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # a burst of concurrent sends must not overflow the listen backlog (SYN retries)
+class _Server(LocalServer):
+    pass
 
 
 _METHODS = ("getMe", "getUpdates", "deleteWebhook", "getWebhookInfo", "setMyCommands", "getMyCommands",

@@ -19,6 +19,8 @@ from typing import Literal
 
 from standardwebhooks.webhooks import Webhook
 
+from tests.fakes import LocalServer
+
 FailMode = Literal["500", "hang", "429", "302", "410"]
 _STATUS: dict[str, int] = {"500": 500, "429": 429, "302": 302, "410": 410, "hang": 0}  # 0: holds the answer
 
@@ -111,7 +113,7 @@ class Receiver:
                 body = self.rfile.read(length)
                 receiver._handle(self, body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LocalServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="webhook-receiver", daemon=True)

@@ -81,6 +81,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
+from tests.fakes import LocalServer
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TK_NS = "http://www.tweedekamer.nl/xsd/tkData/v1-0"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -231,7 +233,7 @@ class FakeUpstream:
                 return
 
         self._release.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LocalServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
         self._thread.start()
