@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from bot.cli import main
 from storage.db import make_engine, session_scope
 from storage.models import DeliveryRow, EventRow, SourceStateRow
+from tests.fakes.botapi import FakeBotApi
 from tests.fakes.receiver import Receiver
 from tests.fakes.upstream import FakeUpstream
 
@@ -176,6 +177,38 @@ def test_sigterm_stops_within_10_seconds_with_cursors_committed(stack: Stack) ->
     assert "stopped" in log and "Traceback" not in log
     assert "WETWACHT_TELEGRAM_TOKEN" in log  # no token: said once, and it carried on
     assert log.count("WETWACHT_TELEGRAM_TOKEN") == 1
+
+
+def test_run_with_a_token_serves_the_bot_and_alerts_followers_once(stack: Stack) -> None:
+    """`wetwacht run` with WETWACHT_TELEGRAM_TOKEN: the bot answers commands, a follower gets the alert once (and
+    the NGO its webhook), SIGTERM stops it cleanly, and the token appears nowhere in the log."""
+    journalist = 4242
+    with FakeBotApi().running() as tg:
+        stack.env.update({"WETWACHT_TELEGRAM_TOKEN": tg.token, "WETWACHT_TELEGRAM_API_URL": tg.base_url,
+                          "WETWACHT_MAINTAINERS": "77"})
+        proc = stack.start("a")
+        wait_until(stack.installed, "the installation poll")
+        assert tg.wait_for(lambda t: t.waiting_polls() > 0 and bool(t.commands), 30), "the bot's long poll"
+        tg.user_message(journalist, journalist, "/start")
+        tg.user_message(journalist, journalist, "/volg wet-politieke-partijen")
+        assert tg.wait_for(lambda t: any("wet-politieke-partijen" in m.plain for m in t.messages(journalist)), 30)
+
+        stack.up.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+        dossier, title = BILLS[0]
+        stack.publish_bill(dossier, title, "3", "Memorie van toelichting")
+        assert tg.wait_for(lambda t: any("Nieuwe fase" in m.plain for m in t.messages(journalist)), 30), \
+            "the alert in Telegram"
+        wait_until(lambda: len(stack.received()) == 1, "the webhook at the receiver")
+        wait_until(lambda: all(d.status == "sent" for d in stack.deliveries()), "every delivery marked sent")
+        assert _stop(proc, signal.SIGTERM) == 0
+
+        alerts = [m for m in tg.messages(journalist) if "Nieuwe fase" in m.plain]
+        assert len(alerts) == 1 and "Wet op de politieke partijen" in alerts[0].plain
+        assert {d.channel for d in stack.deliveries()} == {"telegram", "webhook"}
+        log = stack.log("a")
+        assert "stopped" in log and "Traceback" not in log
+        assert "WETWACHT_TELEGRAM_TOKEN is not set" not in log
+        assert tg.token not in log and tg.token.split(":", 1)[1] not in log
 
 
 def test_sigkill_mid_poll_and_mid_delivery_loses_nothing_and_sends_nothing_twice(stack: Stack) -> None:
