@@ -49,9 +49,13 @@ from storage.models import (
     SourceStateRow,
     SubscriptionRow,
     TkEntityRow,
+    TkPendingRow,
 )
 
 log = logging.getLogger(__name__)
+# How long a new Tweede Kamer Document waits for its DocumentVersie before it is matched without it. The two
+# normally come in the same poll; an hour covers a feed that lags between categories.
+PENDING_GRACE = dt.timedelta(hours=1)
 Clock = Callable[[], dt.datetime]
 
 
@@ -153,6 +157,8 @@ class Pipeline:
             result.ok = False
             result.error = f"{type(exc).__name__}: {exc}"
             log.warning("poll %s failed after %d pages: %s", source.name, result.pages, result.error)
+        if result.ok and make_events and source.name == "tk":  # under the tk lock: one replica at a time
+            self._release_pending(result)
         result.duration_ms = int((time.monotonic() - started) * 1000)
         with session_scope(self.engine) as session:
             state = session.get(SourceStateRow, source.name) or SourceStateRow(name=source.name)
@@ -273,17 +279,46 @@ class Pipeline:
             if entity.category == "Document" and entity.guid in new and version_pending(entity, lookup):
                 # A new Document's version (which carries its kst id) comes in the next category of the
                 # same poll, and resolves it then. Resolved now, it would lack its Kamerstuk identity and its
-                # KOOP twin could not join its event: one real-world event would become two.
+                # KOOP twin could not join its event: one real-world event would become two. If the version
+                # never comes, `_release_pending` matches the document as it is after PENDING_GRACE.
+                if ctx.make_events and entity.guid not in old and ctx.session.get(TkPendingRow, entity.guid) is None:
+                    ctx.session.add(TkPendingRow(guid=entity.guid, since=ctx.now))
                 continue
             doc = resolve(entity, lookup)
             if doc is not None:
                 documents.append(doc)
+                if doc.guid and (pending := ctx.session.get(TkPendingRow, doc.guid)) is not None:
+                    ctx.session.delete(pending)  # its version came (or the document changed): resolved now
                 if entity.guid in old:
                     ctx.backlog.add(doc.key)
         if old:
             log.info("%d entities never seen before but last changed before wetwacht was installed: a bulk "
                      "re-emission of old data, stored without events", len(old))
         return documents
+
+    def _release_pending(self, result: PollResult) -> None:
+        """After a poll that read every category to its head: the new Documents that have waited PENDING_GRACE
+        for their DocumentVersie are matched as they are (without the kst id), rather than never."""
+        cutoff = self.clock() - PENDING_GRACE
+        with session_scope(self.engine) as session:
+            due = list(session.exec(select(TkPendingRow).where(col(TkPendingRow.since) <= cutoff)))
+            if not due:
+                return
+            ctx = self._context(session, make_events=True)
+            released = 0
+            for pending in due:
+                session.delete(pending)
+                entity = self._lookup(ctx, pending.guid)
+                if entity is None:
+                    continue
+                doc = resolve(entity, lambda guid: self._lookup(ctx, guid))
+                if doc is not None and self._store_document(ctx, doc):
+                    released += 1
+                    result.documents += 1
+                    self._match(ctx, doc)
+            result.events += ctx.events
+        log.warning("%d of %d waiting Tweede Kamer document(s) matched without their DocumentVersie, which "
+                    "did not come within %s", released, len(due), PENDING_GRACE)
 
     def _reemitted(self, ctx: _PageContext, entity: Entity) -> bool:
         """An entity we never saw whose own change time lies before the installation: under

@@ -110,6 +110,17 @@ class TkEntityRow(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
 
 
+class TkPendingRow(SQLModel, table=True):
+    """A new Tweede Kamer Document held back until its DocumentVersie (which carries the kst id) arrives, so
+    that its KOOP twin joins the same event. One whose version has not come after a grace period is matched as
+    it is: waiting for ever would lose it."""
+
+    __tablename__ = "tk_pending"
+
+    guid: str = Field(primary_key=True, max_length=64)
+    since: dt.datetime
+
+
 class DocumentRow(SQLModel, table=True):
     """A normalized document of either source (see `sources.base.Document`)."""
 

@@ -31,6 +31,7 @@ from storage.models import (
     NoticeRow,
     SourceStateRow,
     SubscriptionRow,
+    TkPendingRow,
 )
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -326,3 +327,49 @@ async def test_new_document_waits_for_its_version_so_its_twin_joins_one_event(se
     assert event.stage == "ingediend"
     assert {(d["source"], d["kst"]) for d in event.payload["documents"]} == {("ob", "kst-37300-3"),
                                                                                ("tk", "kst-37300-3")}
+    with session_scope(engine) as session:
+        assert list(session.exec(select(TkPendingRow))) == []  # the version came: nothing left waiting
+
+
+async def test_a_document_whose_version_never_comes_is_matched_after_the_grace(setup: Any) -> None:
+    """Waiting for a DocumentVersie that never comes must not lose the document: after PENDING_GRACE it is
+    matched as it is, once."""
+    engine, pipe, clock = setup
+    feed = ScriptedFeed()
+    await pipe.poll([feed])
+    clock["now"] = T0 + dt.timedelta(minutes=5)
+    title = "Regels over het lobbyregister (Wet lobbyregister)"
+    feed.publish(_entity("Document", "doc-2", {"documentNummer": "2026D50002", "soort": "Memorie van toelichting",
+                                               "titel": title, "volgnummer": "3"},
+                         {"huidigeDocumentVersie": ("ver-2",)}))
+    await pipe.poll([feed])
+    clock["now"] += pipeline_module.PENDING_GRACE - dt.timedelta(seconds=1)
+    await pipe.poll([feed])
+    assert _events(engine) == []  # still within the grace: its version may yet come
+    clock["now"] += dt.timedelta(seconds=1)
+    [result] = await pipe.poll([feed])
+    assert result.ok and result.events == 1
+    [event] = _events(engine)
+    assert event.slug == "lobbyregister" and event.stage == "ingediend"
+    assert [d["id"] for d in event.payload["documents"]] == ["2026D50002"]
+    with session_scope(engine) as session:
+        assert list(session.exec(select(TkPendingRow))) == []
+    clock["now"] += dt.timedelta(minutes=5)
+    await pipe.poll([feed])
+    assert len(_events(engine)) == 1  # released once, not at every poll
+
+
+async def test_backlog_documents_of_the_installation_poll_never_wait(setup: Any) -> None:
+    """Under WETWACHT_START=now the installation poll is backlog: a document read then, version or not, is
+    not held back to be released (and alerted) an hour later."""
+    engine, pipe, clock = setup
+    feed = ScriptedFeed()
+    feed.publish(_entity("Document", "doc-3", {"documentNummer": "2026D50003", "soort": "Memorie van toelichting",
+                                               "titel": "Regels over het lobbyregister (Wet lobbyregister)",
+                                               "volgnummer": "3"}, {"huidigeDocumentVersie": ("ver-3",)}))
+    await pipe.poll([feed])
+    with session_scope(engine) as session:
+        assert list(session.exec(select(TkPendingRow))) == []
+    clock["now"] = T0 + 2 * pipeline_module.PENDING_GRACE
+    await pipe.poll([feed])
+    assert _events(engine) == []
