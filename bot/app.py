@@ -13,7 +13,6 @@ from typing import Literal
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.base import Channel
@@ -28,8 +27,7 @@ from sources.base import Source
 from sources.http import USER_AGENT
 from sources.sru import SruSource
 from sources.syncfeed import SyncFeedSource
-from storage.db import make_engine, migrate, session_scope
-from storage.models import SourceStateRow
+from storage.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -126,18 +124,10 @@ async def _telegram_sender(settings: Settings, engine: Engine,
     return TelegramSender(bot, engine)
 
 
-def installation_poll(engine: Engine) -> bool:
-    """True before any source has finished its very first poll: deadlines past now make no alerts."""
-    with session_scope(engine) as session:
-        return not any(s.first_poll_done for s in session.exec(select(SourceStateRow)))
-
-
 async def poll_once(ctx: Context, sources: list[Source]) -> list[PollResult]:
     """One poll of every source, then the overdue check, then delivery of what is due."""
-    silent = installation_poll(ctx.engine)
     results = await ctx.pipeline().poll(sources)
-    now = ctx.clock()
-    check_overdue(ctx.engine, now.date(), now, silent=silent, queue=queue_deliveries)
+    check_overdue(ctx.engine, ctx.clock(), queue=queue_deliveries)
     await deliver_once(ctx)
     return results
 

@@ -23,6 +23,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliverStats
 from bot.pipeline import PollResult
 from matchers.catalog import Catalog, CatalogError, load_catalog
+from matchers.deadlines import dutch_date
 from matchers.stages import DUTCH, Stage
 from storage.catalog_repo import CommitmentView, commitment_views, sync_catalog
 from storage.db import make_engine, migrate, session_scope, utcnow
@@ -330,7 +331,7 @@ def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: 
         if settings.telegram_token is not None:
             redact.install([settings.telegram_token.get_secret_value()])
         catalog = load_catalog()
-        app = App(settings, catalog, today or dt.date.today, out, err)
+        app = App(settings, catalog, today or (lambda: dutch_date(dt.datetime.now(dt.UTC))), out, err)
         return COMMANDS[args.command](app, args)
     except (UsageError, ConfigError) as exc:
         err.write(f"{exc}\n")

@@ -1,6 +1,7 @@
 """The overdue check: when the latest promise of a commitment passes its deadline unkept, one
-`commitment.overdue` event quoting the promise. Never repeated; deadlines already past at installation set the
-flag silently (no flood of alerts on day one)."""
+`commitment.overdue` event quoting the promise. Never repeated. A deadline that had already passed when
+wetwacht was installed (the day its first poll started) is only marked, whenever the check runs: no flood of
+alerts after installation. Days are Dutch calendar days."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from matchers.deadlines import dutch_date
 from matchers.events import OVERDUE_EVENT, event_id, event_json
 from matchers.stages import DUTCH, Stage, keeps
 from storage.catalog_repo import stages_reached
 from storage.db import session_scope
-from storage.models import CommitmentRow, EventRow, PromiseRow
+from storage.models import CommitmentRow, EventRow, PromiseRow, SourceStateRow
 
 log = logging.getLogger(__name__)
 QueueFn = Callable[[Session, EventRow, CommitmentRow, dt.datetime], None]
@@ -25,12 +27,25 @@ def _latest(promises: list[PromiseRow]) -> PromiseRow:
     return max(enumerate(promises), key=lambda ip: (ip[1].letter_date, ip[0]))[1]
 
 
-def check_overdue(engine: Engine, today: dt.date, now: dt.datetime, *, silent: bool,
-                  queue: QueueFn | None = None) -> list[str]:
-    """Make the overdue events due on `today`; return their ids. With `silent` (the installation's first
-    poll) the past deadlines are only marked, and no event is made."""
+def installed_on(session: Session) -> dt.date | None:
+    """The Dutch date wetwacht was installed (its first poll started), or None while no source has finished a
+    first poll. Installations from before that date was recorded count as installed long ago."""
+    done = [s for s in session.exec(select(SourceStateRow)) if s.first_poll_done]
+    if not done:
+        return None
+    known = [s.installed_at for s in done if s.installed_at is not None]
+    return dutch_date(min(known)) if known else dt.date.min
+
+
+def check_overdue(engine: Engine, now: dt.datetime, *, queue: QueueFn | None = None) -> list[str]:
+    """Make the overdue events due at `now`; return their ids. Nothing is decided before the installation
+    poll is done; deadlines that had passed before the installation day are marked without an event."""
     made: list[str] = []
+    today = dutch_date(now)
     with session_scope(engine) as session:
+        installed = installed_on(session)
+        if installed is None:
+            return made
         reached = stages_reached(session)
         promises: dict[str, list[PromiseRow]] = {}
         for p in session.exec(select(PromiseRow).order_by(col(PromiseRow.id))):
@@ -43,7 +58,7 @@ def check_overdue(engine: Engine, today: dt.date, now: dt.datetime, *, silent: b
                 continue
             latest.overdue_notified = True
             session.add(latest)
-            if silent:
+            if latest.due < installed:  # already past at installation: the flag shows it, no alert
                 continue
             commitment = session.get(CommitmentRow, slug)
             if commitment is None:

@@ -20,8 +20,9 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.ext import ExtBot
 
-from bot.app import Context, build_sources, deliver_once, http_client, installation_poll, open_channels
+from bot.app import Context, build_sources, deliver_once, http_client, open_channels
 from bot.channels.telegram import TelegramChannel, send_digests
+from bot.locks import advisory_lock
 from bot.notices import send_notices
 from bot.overdue import check_overdue
 from bot.pipeline import queue_deliveries
@@ -33,6 +34,9 @@ from sources.base import Source
 log = logging.getLogger(__name__)
 
 DELIVER_SECONDS = 5
+# The overdue check runs at start and then every quarter of an hour: a deadline that passed while wetwacht was
+# stopped is alerted when it starts again, not a day later.
+OVERDUE_SECONDS = 900
 STOP_GRACE_SECONDS = 7.0
 TELEGRAM_RETRY_SECONDS = 60  # how often a replica without the bot tries to start it (or take over)
 DIGEST_CHECK_SECONDS = 300
@@ -79,9 +83,9 @@ class Service:
             await deliver_once(self.ctx)
 
     async def _overdue(self) -> None:
-        now = self.ctx.clock()
-        silent = installation_poll(self.ctx.engine)
-        check_overdue(self.ctx.engine, now.date(), now, silent=silent, queue=queue_deliveries)
+        with advisory_lock(self.ctx.engine, "overdue") as mine:  # one replica at a time makes them
+            if mine:
+                check_overdue(self.ctx.engine, self.ctx.clock(), queue=queue_deliveries)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -99,8 +103,8 @@ class Service:
                                        id=f"poll:{source.name}", name=f"poll:{source.name}", **common)
             self.scheduler.add_job(self._tracked("deliver", lambda: deliver_once(self.ctx)), "interval",
                                    seconds=self.deliver_seconds, id="deliver", name="deliver", **common)
-            self.scheduler.add_job(self._tracked("overdue", self._overdue), "cron", hour=6, minute=0,
-                                   id="overdue", name="overdue", **common)
+            self.scheduler.add_job(self._tracked("overdue", self._overdue), "interval", seconds=OVERDUE_SECONDS,
+                                   next_run_time=now, id="overdue", name="overdue", **common)
             if self.ctx.settings.telegram_token is None:
                 log.warning("WETWACHT_TELEGRAM_TOKEN is not set: no Telegram bot and no Telegram alerts (they stay "
                             "queued); polling and webhooks carry on")

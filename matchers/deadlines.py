@@ -14,6 +14,15 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def dutch_date(moment: dt.datetime) -> dt.date:
+    """The calendar date in the Netherlands at `moment`: a deadline "uiterlijk 30 juni" ends at midnight there."""
+    return moment.astimezone(AMSTERDAM).date()
+
 
 MONTHS = {
     "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7,

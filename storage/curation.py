@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from sqlmodel import Session, col, select
 
 from matchers.catalog import DOSSIER_RE, MINISTRIES, SLUG_RE, Kind
-from matchers.deadlines import DeadlineError, parse_deadline
+from matchers.deadlines import DeadlineError, dutch_date, parse_deadline
 from matchers.engine import canonical_dossier
 from matchers.stages import Stage
 from matchers.text import normalize
@@ -217,7 +217,7 @@ def add_deadline(session: Session, user_id: int, now: dt.datetime, slug: str, ti
     commitment's deadline."""
     row = commitment(session, slug)
     timing = _clean(timing, 100, "De termijn")
-    today = now.date()
+    today = dutch_date(now)
     try:
         deadline = parse_deadline(timing, today)
     except DeadlineError as exc:

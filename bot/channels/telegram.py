@@ -28,6 +28,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import Attempt, DeliveryError
 from bot.telegram import render
+from matchers.deadlines import dutch_date
 from storage.catalog_repo import CommitmentView, commitment_views
 from storage.db import session_scope
 from storage.models import ChatRow, DeliveryRow, EventRow, SubscriptionRow
@@ -127,7 +128,7 @@ class _Views:
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         with session_scope(self.engine) as session:
-            views = commitment_views(session, self.clock().date(), [slug])
+            views = commitment_views(session, dutch_date(self.clock()), [slug])
         view = views[0] if views else None
         if len(self._cache) > 1000:
             self._cache.clear()
@@ -197,7 +198,7 @@ class TelegramChannel:
     async def send(self, attempt: Attempt) -> None:
         slug = str((attempt.event.get("commitment") or {}).get("slug", ""))
         view = await asyncio.to_thread(self.views.get, slug)
-        for text in render.alert(attempt.event, view, self.clock().date()):
+        for text in render.alert(attempt.event, view, dutch_date(self.clock())):
             await self.sender.send(int(attempt.recipient), text)
 
     def retry_delay(self, attempt: int) -> float:
@@ -228,7 +229,7 @@ class ReviewChannel(TelegramChannel):
                 return  # another maintainer settled it meanwhile: nothing to ask
         slug = str((attempt.event.get("commitment") or {}).get("slug", ""))
         view = await asyncio.to_thread(self.views.get, slug)
-        messages = render.review(attempt.event, view, self.clock().date())
+        messages = render.review(attempt.event, view, dutch_date(self.clock()))
         for i, text in enumerate(messages):
             last = i == len(messages) - 1
             await self.sender.send(int(attempt.recipient), text, review_buttons(attempt.event_id) if last else None)
@@ -286,9 +287,9 @@ async def send_digests(engine: Engine, sender: TelegramSender, now: dt.datetime)
         if events:
             with session_scope(engine) as session:
                 slugs = sorted({str((e.get("commitment") or {}).get("slug", "")) for e in events})
-                views = {v.slug: v for v in commitment_views(session, now.date(), slugs)}
+                views = {v.slug: v for v in commitment_views(session, dutch_date(now), slugs)}
             try:
-                for text in render.digest(events, period, views, now.date()):
+                for text in render.digest(events, period, views, dutch_date(now)):
                     await sender.send(chat_id, text)
             except DeliveryError as exc:
                 error = exc

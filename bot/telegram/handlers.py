@@ -40,6 +40,7 @@ from telegram.ext import (
 
 from bot.telegram import render
 from bot.telegram.render import esc
+from matchers.deadlines import dutch_date
 from storage import curation
 from storage.catalog_repo import CommitmentView, commitment_views
 from storage.curation import CurationError, QueueFn
@@ -214,7 +215,7 @@ def _list_markup(page: int, pages: int, flt: str) -> InlineKeyboardMarkup | None
 
 def _list(deps: BotDeps, flt: str, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     with session_scope(deps.engine) as session:
-        views = commitment_views(session, deps.clock().date())
+        views = commitment_views(session, dutch_date(deps.clock()))
     chosen, label = _filter(views, flt)
     text, shown, pages = render.list_page(chosen, page, label)
     return text, _list_markup(shown, pages, flt)
@@ -258,7 +259,7 @@ async def cmd_status(update: Update, context: Context) -> None:
         return
     slug = arg.split()[0][:120].lower()
     with session_scope(deps.engine) as session:
-        views = commitment_views(session, deps.clock().date(), [slug])
+        views = commitment_views(session, dutch_date(deps.clock()), [slug])
         if not views:
             await _reply(message, esc(curation.unknown_slug_message(session, slug)))
             return
@@ -266,7 +267,7 @@ async def cmd_status(update: Update, context: Context) -> None:
             select(EventRow).where(EventRow.slug == slug, EventRow.status == "published")
             .order_by(col(EventRow.detected_at).desc()).limit(TIMELINE))]
     events.reverse()
-    blocks = render.status_blocks(views[0], events, deps.letters, deps.clock().date())
+    blocks = render.status_blocks(views[0], events, deps.letters, dutch_date(deps.clock()))
     for text in render.pack(blocks):
         await message.reply_text(text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
