@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("events", help="detected events, oldest first")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--since", type=_iso_datetime, help="only events detected at or after this ISO date/time")
+    p.add_argument("--since", type=webhooks_cli.iso_datetime,
+                   help="only events detected at or after this ISO date/time")
 
     webhooks_cli.register(sub)
 
@@ -74,14 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     check = csub.add_parser("check", help="validate every catalog file against the seed letters")
     check.add_argument("--json", action="store_true", help="counts per letter and per kind as JSON")
     return parser
-
-
-def _iso_datetime(value: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date or date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # ------------------------------------------------------------------------------------------- commands

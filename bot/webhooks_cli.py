@@ -31,7 +31,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHANNEL = "webhook"
 
 
-def _iso_datetime(value: str) -> dt.datetime:
+def iso_datetime(value: str) -> dt.datetime:
+    """An argparse type: an ISO date or date-time, UTC when it names no zone."""
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -245,7 +246,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID")
     p = wsub.add_parser("replay", help="send that endpoint's events since the date again")
     p.add_argument("id", metavar="ID")
-    p.add_argument("--since", type=_iso_datetime, required=True, metavar="ISO",
+    p.add_argument("--since", type=iso_datetime, required=True, metavar="ISO",
                    help="events detected at or after this ISO date/time")
     return parser
 
