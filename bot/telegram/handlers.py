@@ -486,10 +486,13 @@ async def cmd_deadline(update: Update, context: Context) -> None:
     slug, timing = _two(message, "/deadline SLUG TERMIJN (bijvoorbeeld: Q2 2027, eind 2026, voor het zomerreces)")
     with session_scope(deps.engine) as session:
         promise = curation.add_deadline(session, update.effective_user.id, deps.clock(), slug, timing)
+    with session_scope(deps.engine) as session:
+        views = commitment_views(session, dutch_date(deps.clock()), [promise.slug])
     due = render.date_nl(promise.due) if promise.due else "zonder datum"
+    late = "\nDie datum is al voorbij: de toezegging staat nu als te laat." if views and views[0].overdue else ""
     await _reply(message, f"✅ Termijn voor <code>{esc(slug)}</code>: {esc(promise.as_written or '')} → "
                           f"{'niet vóór ' if promise.open_ended else 'uiterlijk '}{due} "
-                          f"(beloofd: {esc(promise.stage)}).")
+                          f"(beloofd: {esc(promise.stage)}).{late}")
 
 
 @maintainer_only

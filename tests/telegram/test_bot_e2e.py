@@ -133,6 +133,10 @@ async def test_journalist_maintainer_and_stranger(world: World) -> None:
     assert "Toegevoegd: open-overheid" in added.plain and "30 juni 2027" in added.plain
     bad = await world.say(MAINTAINER, "/deadline open-overheid ooit")
     assert "begrijp ik niet" in bad.plain and "niets veranderd" in bad.plain
+    past = await world.say(MAINTAINER, "/deadline open-overheid Q3 2026")  # a newer promise, already broken
+    assert "uiterlijk 30 september 2026" in past.plain and "al voorbij" in past.plain and "te laat" in past.plain
+    later = await world.say(MAINTAINER, "/deadline open-overheid eind 2027")
+    assert "uiterlijk 31 december 2027" in later.plain and "al voorbij" not in later.plain
     with session_scope(world.engine) as session:
         row = session.get(CommitmentRow, "open-overheid")
         assert row is not None and row.created_by == MAINTAINER
