@@ -151,6 +151,8 @@ class _Record:
     behandeld: tuple[str, ...] = ()
     date: dt.date | None = None
     content_area: str = ""
+    available: dt.date | None = None  # dcterms:available, the publication day (a re-index keeps the old one)
+    indiener: tuple[str, ...] = ()
 
 
 @dataclass
@@ -190,6 +192,22 @@ _SORTED = re.compile(r"\bsortBy\s+dt\.modified/sort\.ascending\s*$", re.IGNORECA
 _PRODUCT_AREA = re.compile(r'^\(?\s*c\.product-area\s*==\s*"?officielepublicaties"?')
 
 
+_RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
+<sru:searchRetrieveResponse xmlns:sru="http://docs.oasis-open.org/ns/search-ws/sruResponse"
+                            xmlns:gzd="http://standaarden.overheid.nl/sru"
+                            xmlns:dcterms="http://purl.org/dc/terms/"
+                            xmlns:overheidwetgeving="http://standaarden.overheid.nl/wetgeving/"
+                            xmlns:c="http://standaarden.overheid.nl/collectie/"
+                            xmlns:overheid="http://standaarden.overheid.nl/owms/terms/">
+  <sru:version>2.0</sru:version>
+  <sru:numberOfRecords>{total}</sru:numberOfRecords>
+  <sru:records>{body}
+  </sru:records>
+  <sru:resultCountPrecision>info:srw/vocabulary/resultCountPrecision/1/exact</sru:resultCountPrecision>
+</sru:searchRetrieveResponse>
+"""
+
+
 class FakeUpstream:
     """See the module docstring for the API."""
 
@@ -202,6 +220,7 @@ class FakeUpstream:
         self.sru_max_records = sru_max_records
         self.version_of: dict[str, str] = {}
         self.sru_queries: list[str] = []
+        self.offline_base = "http://127.0.0.1:0"
         self._rng = random.Random(seed)
         self._position = first_token
         self._counter = 0
@@ -258,7 +277,7 @@ class FakeUpstream:
     @property
     def base_url(self) -> str:
         if self._server is None:
-            return "http://127.0.0.1:0"
+            return self.offline_base  # rendered without a server (the evaluation set's files)
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
@@ -360,12 +379,12 @@ class FakeUpstream:
 
     def add_zaak(self, nummer: str, *, dossier: str | None, titel: str, soort: str = "Wetgeving",
                  onderwerp: str | None = None, volgnummer: int = 0, gestart: dt.date | None = None,
-                 guid: str | None = None) -> str:
+                 guid: str | None = None, citeertitel: str | None = None, vergaderjaar: str = "2025-2026") -> str:
         started = gestart or self.now.date()
         return self.add_entity("Zaak", [
             ("nummer", nummer), ("soort", soort), ("onderwerp", onderwerp or titel),
             ("gestartOp", f"{started.isoformat()}T00:00:00+02:00"), ("organisatie", "Tweede Kamer"),
-            ("titel", titel), ("citeertitel", None), ("alias", None), ("vergaderjaar", "2025-2026"),
+            ("titel", titel), ("citeertitel", citeertitel), ("alias", None), ("vergaderjaar", vergaderjaar),
             ("volgnummer", str(volgnummer)), ("status", "Vrijgegeven"), ("afgedaan", "false"),
             ("grootProject", "false"),
         ], [("kamerstukdossier", dossier)] if dossier else [], guid=guid)
@@ -373,7 +392,8 @@ class FakeUpstream:
     def add_document(self, nummer: str, *, soort: str, titel: str, onderwerp: str | None = None,
                      datum: dt.date | None = None, volgnummer: int = -1, dossier: str | None = None,
                      zaak: str | Sequence[str] | None = None, externe_identifier: str | None = None,
-                     guid: str | None = None) -> str:
+                     guid: str | None = None, vergaderjaar: str = "2025-2026", kamer: str = "2",
+                     citeertitel: str | None = None) -> str:
         """A Document; with `externe_identifier` also its DocumentVersie (appended after it)."""
         with self._lock:
             guid = guid or self._guid("Document")
@@ -386,8 +406,9 @@ class FakeUpstream:
             day = (datum or self.now.date()).isoformat()
             self.add_entity("Document", [
                 ("soort", soort), ("documentNummer", nummer), ("titel", titel), ("onderwerp", onderwerp or soort),
-                ("datum", f"{day}T00:00:00+02:00"), ("volgnummer", str(volgnummer)), ("vergaderjaar", "2025-2026"),
-                ("kamer", "2"), ("citeertitel", None), ("alias", None), ("datumRegistratie", f"{day}T00:00:00+02:00"),
+                ("datum", f"{day}T00:00:00+02:00"), ("volgnummer", str(volgnummer)), ("vergaderjaar", vergaderjaar),
+                ("kamer", kamer), ("citeertitel", citeertitel), ("alias", None),
+                ("datumRegistratie", f"{day}T00:00:00+02:00"),
                 ("datumOntvangst", None), ("aanhangselnummer", None), ("kenmerkAfzender", None),
                 ("organisatie", "Tweede Kamer"),
             ], refs, guid=guid)
@@ -494,7 +515,8 @@ class FakeUpstream:
                        dossier: str | None = None, ondernummer: str | None = None, subrubriek: str | None = None,
                        dossiertitel: str | None = None, documenttitel: str | None = None,
                        behandeld: Iterable[str] = (), date: dt.date | None = None, version: str | None = None,
-                       content_area: str | None = None) -> str:
+                       content_area: str | None = None, available: dt.date | None = None,
+                       indiener: Iterable[str] = ()) -> str:
         """Add (or replace: a new version of) a record; returns its identifier."""
         with self._lock:
             self._seq += 1
@@ -506,6 +528,7 @@ class FakeUpstream:
                 ondernummer=ondernummer, subrubriek=subrubriek, dossiertitel=dossiertitel,
                 documenttitel=documenttitel, behandeld=tuple(behandeld), date=date or day,
                 content_area=content_area or f"officielepublicaties/{identifier.split('-')[0]}",
+                available=available, indiener=tuple(indiener),
             )
             return identifier
 
@@ -559,6 +582,8 @@ class FakeUpstream:
 
         ow("documenttitel", r.documenttitel)
         ow("dossiertitel", r.dossiertitel)
+        for name in r.indiener:
+            ow("indiener", name)
         ow("ondernummer", r.ondernummer)
         ow("publicatienaam", r.publicatienaam)
         ow("dossiernummer", r.dossier)
@@ -584,7 +609,7 @@ class FakeUpstream:
                 <dcterms:modified>{r.modified.isoformat()}</dcterms:modified>
               </overheidwetgeving:owmskern>
               <overheidwetgeving:owmsmantel>
-                <dcterms:available>{r.modified.isoformat()}</dcterms:available>
+                <dcterms:available>{(r.available or r.modified).isoformat()}</dcterms:available>
                 <dcterms:date>{(r.date or r.modified).isoformat()}</dcterms:date>
                 <dcterms:hasVersion resourceIdentifier="https://zoek.officielebekendmakingen.nl/{ident}.html">1</dcterms:hasVersion>
               </overheidwetgeving:owmsmantel>
@@ -617,6 +642,17 @@ class FakeUpstream:
             "</ns3:diagnostic></diagnostics></searchRetrieveResponse>"
         ).encode()
 
+    def record_xml(self, identifier: str, position: int) -> str:
+        """The current version of one record as an `sru:record` element (for files that list several
+        versions of one record, as a re-index does)."""
+        with self._lock:
+            return self._record_xml(self._records[identifier], position)
+
+    @staticmethod
+    def response_xml(records: Sequence[str], total: int | None = None) -> bytes:
+        """A searchRetrieveResponse around already rendered `sru:record` elements."""
+        return _RESPONSE.format(total=len(records) if total is None else total, body="".join(records)).encode()
+
     def sru_response_xml(self, query: str, start: int = 1, maximum: int = 10) -> bytes:
         """The body of a searchRetrieve for `query` (a diagnostic when the query is not understood)."""
         if not _PRODUCT_AREA.match(query) or query.count('"') % 2 or query.count("(") != query.count(")"):
@@ -633,21 +669,7 @@ class FakeUpstream:
                      if (not names or r.publicatienaam in names) and (since is None or r.modified >= since)]
         found.sort(key=(lambda r: (r.modified, r.seq)) if _SORTED.search(query) else (lambda r: r.seq))
         page = found[start - 1:start - 1 + min(maximum, self.sru_max_records)]
-        body = "".join(self._record_xml(r, start + i) for i, r in enumerate(page))
-        return f"""<?xml version="1.0" encoding="UTF-8"?>
-<sru:searchRetrieveResponse xmlns:sru="http://docs.oasis-open.org/ns/search-ws/sruResponse"
-                            xmlns:gzd="http://standaarden.overheid.nl/sru"
-                            xmlns:dcterms="http://purl.org/dc/terms/"
-                            xmlns:overheidwetgeving="http://standaarden.overheid.nl/wetgeving/"
-                            xmlns:c="http://standaarden.overheid.nl/collectie/"
-                            xmlns:overheid="http://standaarden.overheid.nl/owms/terms/">
-  <sru:version>2.0</sru:version>
-  <sru:numberOfRecords>{len(found)}</sru:numberOfRecords>
-  <sru:records>{body}
-  </sru:records>
-  <sru:resultCountPrecision>info:srw/vocabulary/resultCountPrecision/1/exact</sru:resultCountPrecision>
-</sru:searchRetrieveResponse>
-""".encode()
+        return self.response_xml([self._record_xml(r, start + i) for i, r in enumerate(page)], total=len(found))
 
     # ------------------------------------------------------------------------------------------- HTTP
 
