@@ -17,7 +17,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from bench.evaluate import load_documents
+from bench.eval_legacy import load_documents
 from matchers.catalog import CATALOG_DIR, Catalog, Commitment, Kind, load_catalog
 from matchers.engine import clear_cache, match_document
 from sources.base import Document

@@ -11,6 +11,7 @@ folder (fields, labels, slugs, and that the rendered files are up to date) witho
 
 `documents.yaml`::
 
+    x-dossier-37150: &d37150 {nummer: "37150", titel: "..."}   # keys starting with x- only hold YAML anchors
     part: tune                         # tune | heldout | legacy
     commitments: [slug, ...]           # the commitments this folder holds positives for (the split is by commitment)
     items:
@@ -217,7 +218,11 @@ def load_part(path: Path, catalog: Catalog | None = None) -> Part:
         raw = yaml.safe_load(spec.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{spec}: {exc}") from None
-    raw = _check_keys(raw, {"part", "commitments", "items", "notes"}, str(spec))
+    if not isinstance(raw, dict):
+        raise SpecError(f"{spec}: must be a mapping with part, commitments and items")
+    # Keys starting with "x-" hold YAML anchors for repeated values (a dossier, a zaak) and are not read.
+    raw = _check_keys({k: v for k, v in raw.items() if not str(k).startswith("x-")},
+                      {"part", "commitments", "items", "notes"}, str(spec))
     part = raw.get("part")
     if part not in PARTS:
         raise SpecError(f"{spec}: 'part' must be one of {', '.join(PARTS)}, got {part!r}")
@@ -294,9 +299,11 @@ def _check_relations(body: Mapping[str, Any], where: str) -> None:
             _check_relations({"kamerstukdossier": zaak["kamerstukdossier"]}, f"{where}: zaak")
 
 
-def parts(root: Path = EVAL_ROOT, catalog: Catalog | None = None) -> list[Part]:
-    """Every folder of the set, sorted by name."""
-    return [load_part(p, catalog) for p in sorted(root.iterdir()) if (p / SPEC).is_file()]
+def parts(root: Path = EVAL_ROOT, catalog: Catalog | None = None, only: Iterable[str] = PARTS) -> list[Part]:
+    """Every folder of the set whose name starts with one of `only` (tune-a, heldout-b, ...), sorted by name."""
+    prefixes = tuple(only)
+    return [load_part(p, catalog) for p in sorted(root.iterdir())
+            if (p / SPEC).is_file() and p.name.startswith(prefixes)]
 
 
 # --------------------------------------------------------------------------------------------- rendering
@@ -545,26 +552,30 @@ def documents(part: Part) -> list[tuple[Item, Document | None]]:
 # --------------------------------------------------------------------------------------------- checking
 
 
-def check(part: Part, catalog: Catalog) -> list[str]:
+def check(part: Part, catalog: Catalog, held_out: frozenset[str] = frozenset()) -> list[str]:
     """Problems of one part that do not need the matcher: stale files, items the parsers cannot read back,
-    positives for commitments the part does not hold, commitments without a positive."""
+    commitments of the part without a positive, and a tuning document that makes an event for a held-out
+    commitment (`held_out`: the commitments of the heldout parts; nobody tuning may see their documents)."""
     problems = [f"{part.name}: {name} is not up to date (python -m bench.evalset render {part.path})"
                 for name in stale(part)]
     if problems:
         return problems
-    held = set(part.commitments)
     covered: set[str] = set()
     for item, doc in documents(part):
         if doc is None and not item.cls.startswith("neg-decentraal"):
             problems.append(f"{part.name}: {item.label} is not read back by wetwacht's parsers")
         for slug, _ in item.expect:
             covered.add(slug)
-            if held and slug not in held:
-                problems.append(f"{part.name}: {item.label} expects {slug}, which this part does not hold "
-                                "(the split is by commitment)")
-    if held:
-        problems += [f"{part.name}: commitment {s} has no positive document" for s in sorted(held - covered)]
+            if part.part != "heldout" and slug in held_out:
+                problems.append(f"{part.name}: {item.label} makes an event for {slug}, a held-out commitment: "
+                                "a tuning part must not hold its documents (the split is by commitment)")
+    problems += [f"{part.name}: commitment {s} has no positive document"
+                 for s in sorted(set(part.commitments) - covered)]
     return problems
+
+
+def held_out_commitments(all_parts: Iterable[Part]) -> frozenset[str]:
+    return frozenset(s for p in all_parts if p.part == "heldout" for s in p.commitments)
 
 
 def summary(all_parts: Iterable[Part]) -> str:
@@ -597,7 +608,8 @@ def main(argv: list[str]) -> int:
     if command == "summary":
         print(summary(chosen))
         return 0
-    problems = [problem for p in chosen for problem in check(p, catalog)]
+    held = held_out_commitments(parts(EVAL_ROOT, catalog, ("heldout",)))
+    problems = [problem for p in chosen for problem in check(p, catalog, held)]
     for problem in problems:
         print(problem)
     print(summary(chosen))
