@@ -83,6 +83,22 @@ class Promise:
 
 
 @dataclass(frozen=True, slots=True)
+class Wording:
+    """How the record will name a commitment: the statutory title of the bill (or its pattern), its citeertitel,
+    and for a Grondwet proposal the clause after "strekkende tot". `source` says where each came from (a seed
+    line, a reference file, a real Kamerstuk)."""
+
+    source: str
+    title: str | None = None
+    citeertitel: str | None = None
+    clause: str | None = None
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.title, self.citeertitel, self.clause) if t)
+
+
+@dataclass(frozen=True, slots=True)
 class Commitment:
     """A promised bill, letter or reform, with all the promises made of it."""
 
@@ -98,6 +114,8 @@ class Commitment:
     notes: str | None = None
     origin: str = ""  # the file that defines it, or "maintainer"
     rijkswet_numbers: tuple[str, ...] = ()  # R2187: how a Rijkswet proposal is numbered besides its dossier
+    record: tuple[Wording, ...] = ()  # the wording the record will use (titles, citeertitel, Grondwet clause)
+    initiative: bool = False  # the promised bill is a member's initiative bill (the cabinet's own bills are not)
 
     @property
     def latest_promise(self) -> Promise | None:
@@ -227,8 +245,10 @@ def _require_str(item: Mapping[str, Any], key: str, where: str) -> str:
 
 
 _COMMITMENT_KEYS = {"slug", "title", "kind", "ministry", "aliases", "require", "exclude", "dossiers", "notes",
-                    "promises", "rijkswet_numbers"}
-_EXTENSION_KEYS = {"rijkswet_numbers", "slug", "aliases", "require", "exclude", "dossiers", "promises", "notes"}
+                    "promises", "rijkswet_numbers", "record", "initiative"}
+_EXTENSION_KEYS = {"rijkswet_numbers", "slug", "aliases", "require", "exclude", "dossiers", "promises", "notes",
+                   "record"}
+_WORDING_KEYS = {"title", "citeertitel", "clause", "source"}
 _PROMISE_KEYS = {"line", "quote", "timing", "stage", "section", "subsection", "chapter", "notes"}
 
 
@@ -271,6 +291,29 @@ def _parse_promise(raw: Any, where: str, letter: str, letter_date: dt.date, seed
     )
 
 
+def _parse_record(raw: Any, where: str) -> list[Wording]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise CatalogError(f"{where}: field 'record' must be a list of wordings (title, citeertitel, clause, source)")
+    out: list[Wording] = []
+    for n, entry in enumerate(raw, start=1):
+        here = f"{where}: record #{n}"
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{here}: must be a mapping with title, citeertitel, clause and source")
+        unknown = set(entry) - _WORDING_KEYS
+        if unknown:
+            raise CatalogError(f"{here}: unknown field(s) {', '.join(sorted(unknown))}")
+        values = {k: (str(entry[k]).strip() if entry.get(k) is not None else None) for k in _WORDING_KEYS}
+        if not values["source"]:
+            raise CatalogError(f"{here}: field 'source' is missing: say where the wording comes from")
+        if not (values["title"] or values["citeertitel"] or values["clause"]):
+            raise CatalogError(f"{here}: give at least one of title, citeertitel, clause")
+        out.append(Wording(source=values["source"] or "", title=values["title"] or None,
+                           citeertitel=values["citeertitel"] or None, clause=values["clause"] or None))
+    return out
+
+
 @dataclass
 class _Draft:
     slug: str
@@ -285,6 +328,8 @@ class _Draft:
     notes: str | None = None
     origin: str | None = None
     rijkswet_numbers: list[str] = field(default_factory=list)
+    record: list[Wording] = field(default_factory=list)
+    initiative: bool = False
     mentioned_in: list[str] = field(default_factory=list)
 
 
@@ -319,7 +364,7 @@ def load_catalog(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -
             slug=slug, title=d.title, kind=d.kind, ministry=d.ministry, aliases=tuple(d.aliases),
             require=tuple(d.require), exclude=tuple(d.exclude), dossiers=tuple(d.dossiers),
             promises=tuple(d.promises), notes=d.notes, origin=d.origin or "",
-            rijkswet_numbers=tuple(d.rijkswet_numbers),
+            rijkswet_numbers=tuple(d.rijkswet_numbers), record=tuple(d.record), initiative=d.initiative,
         )
     return Catalog(commitments=commitments, files=tuple(files), letters=letters)
 
@@ -380,6 +425,10 @@ def _load_file(path: Path, seeds: Mapping[str, SeedText], drafts: dict[str, _Dra
             draft.ministry = ministry
             notes = item.get("notes")
             draft.notes = str(notes).strip() if notes else None
+            initiative = item.get("initiative", False)
+            if not isinstance(initiative, bool):
+                raise CatalogError(f"{where}: field 'initiative' must be true or false")
+            draft.initiative = initiative
         _extend_unique(draft.aliases, _str_list(item.get("aliases"), where, "aliases"))
         _extend_unique(draft.require, _str_list(item.get("require"), where, "require"))
         _extend_unique(draft.exclude, _str_list(item.get("exclude"), where, "exclude"))
@@ -393,6 +442,7 @@ def _load_file(path: Path, seeds: Mapping[str, SeedText], drafts: dict[str, _Dra
             if not RIJKSWET_RE.match(r):
                 raise CatalogError(f"{where}: field 'rijkswet_numbers': {r!r} is not a Rijkswet number like R2187")
         _extend_unique(draft.rijkswet_numbers, rijkswet)
+        draft.record.extend(_parse_record(item.get("record"), where))
         promises = item.get("promises")
         if not isinstance(promises, list) or not promises:
             raise CatalogError(f"{where}: field 'promises' must list at least one promise")

@@ -6,6 +6,7 @@ Repository functions take the session first and never commit: the caller owns th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -96,12 +97,13 @@ def runtime_catalog(session: Session, base: Catalog) -> Catalog:
     for slug, c in out.items():
         extra = terms.get(slug, {})
         dossiers = [d for d in (*c.dossiers, *links.get(slug, [])) if (slug, d) not in unlinked]
-        merged[slug] = Commitment(
-            slug=c.slug, title=c.title, kind=c.kind, ministry=c.ministry,
+        # Everything else the files say (the record's wording, Rijkswet numbers, an initiative bill) carries over.
+        merged[slug] = dataclasses.replace(
+            c,
             aliases=_unique((*c.aliases, *extra.get("alias", []))),
             require=_unique((*c.require, *extra.get("require", []))),
             exclude=_unique((*c.exclude, *extra.get("exclude", []))),
-            dossiers=_unique(dossiers), promises=c.promises, notes=c.notes, origin=c.origin,
+            dossiers=_unique(dossiers),
         )
     return Catalog(commitments=merged, files=base.files, letters=base.letters)
 
