@@ -38,16 +38,18 @@ from matchers.engine import Match, match_document
 from matchers.events import STAGE_EVENT, effective_stage, event_key, is_opening_document
 from matchers.stages import RANK, Stage
 from sources.base import Document
+from sources.sru import wanted
 
 Pair = tuple[str, Stage | None]
 PARTS = ("tune", "heldout", "legacy")
 
-# The floors the suite asserts, per part (tests/matchers/test_eval.py): for the new parts, what the matcher
-# measured when they were written (it was not written for them).
+# The floors the suite asserts, per part (tests/matchers/test_eval.py), just under what the matcher measures, so
+# that a change that makes it worse fails. Before the evidence matcher, on the same parts: tune 0.748/0.478,
+# held out 0.733/0.583 (legacy 1.000/1.000, the set it was written against).
 FLOORS: dict[str, tuple[float, float]] = {
-    "tune": (0.74, 0.47),
-    "heldout": (0.72, 0.57),
-    "legacy": (0.97, 0.95),
+    "tune": (0.97, 0.80),
+    "heldout": (0.88, 0.65),
+    "legacy": (0.98, 0.94),
 }
 
 
@@ -202,6 +204,7 @@ def evaluate_stream(catalog: Catalog, items: Sequence[tuple[str, str, str, froze
                     *, part: str, folder: str = "", forward_only: bool = True) -> list[Outcome]:
     """Run the matcher over one stream of (label key, class, reason, expected, document), in order."""
     links: dict[str, frozenset[str]] = {}
+    twins: dict[str, dict[str, Stage | None]] = {}
     evidenced: set[tuple[str, str]] = set()
     last_hash: dict[str, str] = {}
     ledger = _Ledger()
@@ -215,7 +218,8 @@ def evaluate_stream(catalog: Catalog, items: Sequence[tuple[str, str, str, froze
             out.append(Outcome(key, doc, cls, expected, frozenset(), (), (), reason, folder, skipped=True))
             continue
         last_hash[doc.key] = digest
-        matches = tuple(match_document(doc, catalog, links, {}, frozenset())) if not doc.deleted else ()
+        matches = tuple(match_document(doc, catalog, links, {}, frozenset(), twins if forward_only else None)
+                        ) if not doc.deleted else ()
         for m in matches:
             if m.confident and m.learn_dossier:
                 links[m.learn_dossier] = links.get(m.learn_dossier, frozenset()) | {m.slug}
@@ -226,8 +230,10 @@ def evaluate_stream(catalog: Catalog, items: Sequence[tuple[str, str, str, froze
                 continue
             stage = effective_stage(doc, m.stage)
             predicted.add(ledger.add(m.slug, doc, stage) if forward_only else (m.slug, stage))
+            if doc.kst:
+                twins.setdefault(doc.kst, {}).setdefault(m.slug, stage)
         doubtful = tuple(m for m in fresh if not m.confident)
-        evidenced.update((m.slug, doc.key) for m in matches if m.confident)
+        evidenced.update((m.slug, doc.key) for m in matches)  # doubtful ones too: the pipeline keeps their evidence
         out.append(Outcome(key, doc, cls, expected, frozenset(predicted), doubtful, matches, reason, folder))
     return out
 
@@ -243,11 +249,14 @@ def evaluate_legacy(catalog: Catalog, directory: Path = eval_legacy.LEGACY_DIR) 
     missing = [key for key, _ in documents if key not in labels]
     if missing:
         raise ValueError(f"legacy labels.yaml has no label for {', '.join(missing[:5])}")
-    stream = []
+    stream: list[tuple[str, str, str, frozenset[Pair], Document | None]] = []
     for key, doc in documents:
         label = labels[key]
         cls = "legacy" if label.expect else "neg-legacy"
-        stream.append((key, cls, label.reason, label.expect, doc))
+        # A KOOP record the SRU source drops (Handelingen, a Gemeenteblad item, a Staatscourant notice that is no
+        # RvS advice) never reaches the matcher in the product; the new parts are read the same way.
+        seen = doc if doc.source != "ob" or wanted(doc) else None
+        stream.append((key, cls, label.reason, label.expect, seen))
     return evaluate_stream(catalog, stream, part="legacy", folder="legacy", forward_only=False)
 
 

@@ -33,7 +33,7 @@ from matchers.events import (
 from matchers.stages import DUTCH, RANK, Stage
 from sources.base import Document, Entity, Page, Source, SourceError
 from sources.tk_resolve import resolve, version_pending
-from storage.catalog_repo import runtime_catalog, stages_reached
+from storage.catalog_repo import COUNTING_EVIDENCE, runtime_catalog, stages_reached
 from storage.db import session_scope
 from storage.models import (
     AuditRow,
@@ -381,8 +381,23 @@ class Pipeline:
 
     # -------------------------------------------------------------------------------------- matching
 
+    def _twins(self, ctx: _PageContext, doc: Document) -> dict[str, dict[str, Stage | None]]:
+        """What the other record of the same Kamerstuk (same kst id) was matched to, with the stage it showed:
+        the TK document and its KOOP record are one thing, whichever words each carries."""
+        if not doc.kst:
+            return {}
+        rows = ctx.session.exec(
+            select(EvidenceRow).join(DocumentRow, col(DocumentRow.key) == col(EvidenceRow.document_key))
+            .where(DocumentRow.kst == doc.kst, DocumentRow.key != doc.key,
+                   col(EvidenceRow.status).in_(COUNTING_EVIDENCE))
+        ).all()
+        found: dict[str, Stage | None] = {}
+        for ev in rows:
+            found.setdefault(ev.slug, Stage(ev.stage) if ev.stage else None)
+        return {doc.kst: found} if found else {}
+
     def _match(self, ctx: _PageContext, doc: Document) -> None:
-        matches = match_document(doc, ctx.catalog, ctx.links, ctx.zaken, ctx.rejected)
+        matches = match_document(doc, ctx.catalog, ctx.links, ctx.zaken, ctx.rejected, self._twins(ctx, doc))
         for m in matches:
             if (m.slug, doc.key) in ctx.rejected:
                 continue

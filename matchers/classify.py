@@ -14,7 +14,9 @@ event) is `matchers.events`' business, and whether a letter delivers a promised 
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from matchers.stages import Stage
@@ -46,6 +48,9 @@ _LETTER_KINDS = ("brief regering", "brief")
 # chair or the griffier is not the cabinet delivering anything.
 _GOVERNMENT_SENDERS = ("brief van de minister", "brief van de ministers", "brief van de staatssecretaris",
                        "brief van de minister president", "brief van de regering")
+_OTHER_SENDERS = ("brief van de vaste commissie", "brief van de commissie", "brief van de voorzitter",
+                  "brief van het lid", "brief van de leden", "brief van de griffier", "brief van het presidium",
+                  "brief van de algemene commissie", "brief van de tijdelijke commissie", "brief van de fractie")
 _WITHDRAWAL_CARRIERS = ("koninklijke boodschap", "brief regering", "brief", "brief lid fractie")
 _VOTE_ZAAK_KINDS = frozenset({"wetgeving", "initiatiefwetgeving", "begroting"})
 
@@ -92,7 +97,7 @@ def specific_text(doc: Document) -> str:
 
 def is_noise(doc: Document) -> bool:
     """Whether `doc` can never be evidence: other governments' gazettes, agendas and lists of the Kamer,
-    procedural decisions (a Besluit that is not a vote), and planning entities."""
+    procedural decisions and votes on anything but a bill, and planning entities."""
     publication = _publication(doc)
     if publication in _OTHER_GAZETTES or doc.id.startswith(_OTHER_GAZETTE_IDS):
         return True
@@ -101,7 +106,9 @@ def is_noise(doc: Document) -> bool:
     kind = _kind(doc)
     if kind.startswith(_NOISE_KIND_PREFIXES):
         return True
-    return _is_besluit(doc) and _vote_outcome(doc) is None
+    # A Besluit is news only as a vote on a bill: procedural decisions and votes on motions and amendments
+    # (their own zaak) are not (the amendment itself, a Kamerstuk, already was).
+    return _is_besluit(doc) and (_vote_outcome(doc) is None or not is_bill_vote(doc))
 
 
 def _is_besluit(doc: Document) -> bool:
@@ -138,16 +145,33 @@ def is_withdrawal(doc: Document) -> bool:
     return _WITHDRAWAL.search(specific_text(doc)) is not None
 
 
-def _from_government(doc: Document) -> bool:
+def _title_segments(doc: Document) -> list[str]:
+    """A KOOP Kamerstuk title is "<dossiertitel>; <soort>; <documenttitel>"."""
+    return [p.strip() for p in doc.title.split("; ")] if doc.source == "ob" else []
+
+
+def from_government(doc: Document) -> bool:
+    """Whether a letter is the government's: TK soort "Brief regering"; in KOOP a "Brief" whose title says
+    "Brief regering" or whose documenttitel names a minister as sender, or whose documenttitel is the letter's
+    subject (KOOP gives either form) and nothing names another sender (a committee, the chair, a member)."""
     kind = _kind(doc)
     if kind == "brief regering":
         return True
     if kind != "brief":
         return False
-    sender = doc.extra.get("documenttitel")
+    segments = [normalize(p) for p in _title_segments(doc)]
+    if len(segments) >= 3:
+        if segments[1] == "brief regering":
+            return True
+        if segments[1].startswith(("brief commissie", "brief lid", "brief van lid", "brief voorzitter",
+                                   "brief presidium", "brief kamer")):
+            return False
+    sender = normalize(doc.extra.get("documenttitel") or "")
     if not sender:
         return True
-    return normalize(sender).startswith(_GOVERNMENT_SENDERS)
+    if sender.startswith(_GOVERNMENT_SENDERS):
+        return True
+    return not sender.startswith(_OTHER_SENDERS)
 
 
 def classify(doc: Document) -> Stage | None:
@@ -188,7 +212,7 @@ def classify(doc: Document) -> Stage | None:
     if kind.startswith(_INTRODUCING):
         # The Eerste Kamer receives the bill as the Tweede Kamer adopted it: not a submission.
         return None if doc.chamber == "EK" else Stage.INGEDIEND
-    if kind in _LETTER_KINDS and _from_government(doc):
+    if kind in _LETTER_KINDS and from_government(doc):
         return Stage.BRIEF
     return None
 
@@ -205,4 +229,201 @@ def _staatsblad_stage(doc: Document, kind: str) -> Stage | None:
         return None
     if doc.extra.get("behandeldDossier") or kind in ("wet", "rijkswet", "amvb", "rijksamvb"):
         return Stage.GEPUBLICEERD
+    return None
+
+
+# --------------------------------------------------------------------------------------------- what it is about
+
+_BILL_TITLE_STARTS = (
+    "wijziging van", "wijziging in", "regels", "nieuwe regels", "tijdelijke regels", "voorstel van wet",
+    "voorstel van rijkswet", "verklaring dat er grond bestaat", "goedkeuring", "intrekking van", "invoering van",
+    "aanpassing van", "uitvoering van", "implementatie van", "herziening van", "vaststelling van",
+    "instelling van", "bepalingen", "wet ", "rijkswet ", "tijdelijke wet", "samenvoeging van", "verlenging van",
+    "vernieuwing van", "opheffing van", "aanvulling van", "verandering in de grondwet", "verandering van de grondwet",
+)
+_GRONDWET = ("verandering in de grondwet", "verandering van de grondwet", "herziening van de grondwet",
+             "wijziging van de grondwet", "grondwetsvoorstel", "grondwetswijziging", "grondwetsherziening")
+_INITIATIVE_STARTS = ("voorstel van wet van het lid", "voorstel van wet van de leden",
+                      "voorstel van rijkswet van het lid", "voorstel van rijkswet van de leden", "initiatiefvoorstel",
+                      "initiatiefwetsvoorstel")
+_BILL_DOCUMENT_KINDS = ("koninklijke boodschap", "voorstel van wet", "voorstel van rijkswet",
+                        "memorie van toelichting", "advies afdeling advisering raad van state",
+                        "advies raad van state", "nader rapport",
+                        "verslag (initiatief)wetsvoorstel", "verslag initiatief wetsvoorstel",
+                        "nota n a v", "nota naar aanleiding van", "nota van wijziging", "nota van verbetering",
+                        "amendement", "gewijzigd voorstel van wet", "memorie van antwoord", "voorlopig verslag",
+                        "eindverslag", "nadere memorie van antwoord", "eindtekst", "wijzigingen voorgesteld door")
+_DECREE_TITLE = ("besluit van", "koninklijk besluit")
+_DATE = re.compile(r"\b\d{1,2} (?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
+                   r"december)(?: \d{4})?\b")
+# A letter that names a bill, a law or legislation: "wetsvoorstel", "Kieswet", "wetgeving", "wijziging",
+# "grondwetsherziening", "wettelijke verankering", "uitvoeringswet".
+_BILL_CUE = re.compile(r"(?:wet\b|wets|wetgeving|wettelijk|wijziging|herziening|grondwet|voorstel|implementatie)")
+# "Advies Afdeling advisering Raad van State inzake het voorstel van wet houdende ...": the formula of every
+# published advice, and the "met nader rapport" after it, say nothing about which bill.
+_ADVICE_FORMULA = re.compile(
+    r"^(?:advies|voorlichting) (?:van )?(?:de )?(?:afdeling advisering (?:van )?(?:de )?)?raad van state"
+    r"(?: (?:inzake|over|betreffende|bij|met betrekking tot))?(?: het| de)?"
+    r"(?: (?:voorstel van (?:rijks)?wet|ontwerpbesluit|ontwerp besluit|wetsvoorstel|voorstel))?"
+    r"(?: (?:houdende|tot|inzake|betreffende))?\s*")
+_NADER_RAPPORT = re.compile(r"\s(?:met|en) (?:het )?nader rapport\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a document is about, for text matching: its `subject` (normalized), a `context` that supports it
+    (a letter's carrier dossier), and what kind of thing the subject names.
+
+    - `bill`: the subject is a bill's title (its dossier, its vote, its Staatsblad law, its RvS advice);
+      `grondwet`, `rijkswet`, `initiative` and `budget` say which kind of bill.
+    - `letter`: a government letter: its own subject says what it is about.
+    - `decree`: a royal decree or AMvB in the Staatsblad.
+    """
+
+    subject: str
+    context: str = ""
+    bill: bool = False
+    grondwet: bool = False
+    rijkswet: bool = False
+    initiative: bool = False
+    budget: bool = False
+    letter: bool = False
+    decree: bool = False
+    in_force: bool = False  # a decree fixing when a law (or part of one) enters into force
+    implements: bool = False  # a decree "ter uitvoering van" a law: about that law, not its publication
+    citeertitel: str = ""  # the bill's own name, from its title's closing parentheses ("(Wet lobbyregister)")
+    bill_cue: bool = False  # a letter whose subject names a bill, a law or legislation
+
+
+def is_bill_title(text: str) -> bool:
+    """Whether a normalized title reads as the title of a bill: "wijziging van ...", "regels over ...",
+    "verklaring dat er grond bestaat ..."."""
+    return text.startswith(_BILL_TITLE_STARTS)
+
+
+def _own_subject(doc: Document) -> str:
+    """The normalized words about this document itself (a letter's subject), not its dossier nor its kind."""
+    kind = _kind(doc)
+    candidates: list[str] = []
+    onderwerp = doc.extra.get("onderwerp")
+    if onderwerp:
+        candidates.append(onderwerp)
+    documenttitel = doc.extra.get("documenttitel")
+    if documenttitel:
+        candidates.append(documenttitel)
+    segments = _title_segments(doc)
+    if len(segments) >= 3:
+        candidates.append("; ".join(segments[2:]))
+    for raw in candidates:
+        text = normalize(raw)
+        if text.startswith(_GOVERNMENT_SENDERS + _OTHER_SENDERS):
+            continue  # "Brief van de minister van ...": who sent it, not what it is about
+        # "Brief regering; Voortgang ..." -> "voortgang ..."
+        for prefix in (kind, "brief regering", "brief"):
+            if prefix and text.startswith(prefix + " "):
+                text = text[len(prefix) + 1:]
+        if not text or text == kind:
+            continue
+        return text
+    return ""
+
+
+_CITEERTITEL = re.compile(r"\(([^()]*(?:\b[Ww]et\b|wet|[Ww]etboek|Grondwet)[^()]*)\)\s*$")
+
+
+def _citeertitel(doc: Document) -> str:
+    """The name a bill gives itself at the end of its title: "Regels ... (Wet op de politieke partijen)"."""
+    if doc.extra.get("citeertitel"):
+        return normalize(doc.extra["citeertitel"])
+    for raw in (doc.extra.get("dossiertitel"), doc.extra.get("titel"), doc.title.split("; ")[0] if doc.title else ""):
+        if raw:
+            m = _CITEERTITEL.search(raw.strip())
+            if m:
+                return normalize(m.group(1))
+    return ""
+
+
+def _dossier_title(doc: Document) -> str:
+    for key in ("dossiertitel", "titel"):
+        value = doc.extra.get(key)
+        if value:
+            return normalize(value)
+    segments = _title_segments(doc)
+    if len(segments) >= 2:
+        return normalize(segments[0])
+    if (doc.dossier or doc.kind) and doc.title:
+        return normalize(doc.title.split("; ")[0])  # a Kamerstuk is titled "<dossier title>; <subject>"
+    return ""
+
+
+def _bill_view(subject: str, doc: Document, *, context: str = "") -> View:
+    kind = _kind(doc)
+    zaak_kind = _label(doc.extra.get("zaakSoort") or "")
+    grondwet = any(g in subject for g in _GRONDWET) or kind.startswith("voorstel van wet (tweede lezing)")
+    rijkswet = not grondwet and (" rijkswet " in f" {subject} " or bool(doc.extra.get("rijkswetnummer")))
+    initiative = (subject.startswith(_INITIATIVE_STARTS) or "initiatiefvoorstel" in kind
+                  or "initiatiefnemer" in kind or zaak_kind == "initiatiefwetgeving")
+    budget = subject.startswith(("vaststelling van de begrotingsstaten", "vaststelling van de begroting",
+                                 "wijziging van de begrotingsstaten")) or zaak_kind == "begroting"
+    return View(subject=subject, context=context, bill=True, grondwet=grondwet, rijkswet=rijkswet,
+                initiative=initiative, budget=budget)
+
+
+def _undated(text: str) -> str:
+    """A normalized text without its dates ("wet van 12 maart 2027", "brief van 3 juni"): they say when, not what."""
+    return " ".join(_DATE.sub(" ", text).split())
+
+
+def view(doc: Document) -> View | None:
+    """What `doc` is about (see `_view`), without the dates in its words."""
+    v = _view(doc)
+    if v is None:
+        return None
+    return dataclasses.replace(v, subject=_undated(v.subject), context=_undated(v.context))
+
+
+def _view(doc: Document) -> View | None:
+    """What `doc` is about, or None when its words are no evidence of any commitment: written questions,
+    motions and other documents outside a bill's dossier, committee letters, agendas. Only the bill a document
+    belongs to (its dossier's title), a government letter's own subject, and the titles of the Staatsblad and
+    the Staatscourant's RvS advices say what a publication is about."""
+    if doc.deleted or is_noise(doc):
+        return None
+    publication = _publication(doc)
+    if _is_besluit(doc):
+        if not is_bill_vote(doc) or _vote_outcome(doc) is None:
+            return None
+        title = normalize(doc.extra.get("titel") or doc.title)
+        return dataclasses.replace(_bill_view(title, doc), citeertitel=_citeertitel(doc)) if title else None
+    if publication == "staatsblad":
+        title = normalize(doc.title)
+        if title.startswith(_DECREE_TITLE) or _kind(doc).startswith(("amvb", "rijksamvb", "klein koninklijk", "kkb")):
+            return View(subject=title, decree=True, in_force=_staatsblad_stage(doc, _kind(doc)) is Stage.IN_WERKING,
+                        implements=" ter uitvoering van " in f" {title} ")
+        return dataclasses.replace(_bill_view(title, doc), citeertitel=_citeertitel(doc))
+    if publication == "staatscourant":
+        title = _ADVICE_FORMULA.sub("", normalize(doc.title))
+        title = _NADER_RAPPORT.sub("", title).strip()
+        if not title:
+            return None
+        raw = re.sub(r",?\s*met nader rapport\s*$", "", doc.title.strip(), flags=re.IGNORECASE)
+        m = _CITEERTITEL.search(raw)
+        return dataclasses.replace(_bill_view(title, doc), citeertitel=normalize(m.group(1)) if m else "")
+    kind = _kind(doc)
+    dossier_title = _dossier_title(doc)
+    in_dossier = bool(doc.dossier or doc.kst or doc.extra.get("dossiertitel"))
+    if kind in _LETTER_KINDS and from_government(doc):
+        own = _own_subject(doc)
+        if own:
+            return View(subject=own, context=dossier_title, letter=True, bill_cue=_BILL_CUE.search(own) is not None)
+        # A letter that gives no subject of its own (KOOP's "Brief van de minister van ..."): what it is about is
+        # its dossier, if that is a bill; a carrier dossier's title ("Verkiezingen") says nothing about it.
+        if not (in_dossier and dossier_title and is_bill_title(dossier_title)):
+            return None
+    opening = kind.startswith(_INTRODUCING) and "gewijzigd" not in kind  # its title is the bill's, dossier or not
+    if dossier_title and (opening or (in_dossier and (is_bill_title(dossier_title)
+                                                      or kind.startswith(_BILL_DOCUMENT_KINDS)))):
+        citeer = _citeertitel(doc)
+        subject = f"{dossier_title} {citeer}".strip() if citeer and citeer not in dossier_title else dossier_title
+        return dataclasses.replace(_bill_view(subject, doc), citeertitel=citeer)
     return None

@@ -5,23 +5,28 @@ of its `kst-` id, its rijkswet number and its TK zaak number, looked up in the c
 links the pipeline knows (learned, or set by maintainers). A document found by identifier belongs to that
 commitment whatever its title says.
 
-Text second, for documents no identifier ties to a commitment: after Dutch normalization (`matchers.text`) a
-commitment's alias must occur on word boundaries (compounds written joined or apart count as one), every
-`require` entry must be present and no `exclude` entry may be. Long formulaic aliases ("verandering in de
-Grondwet van de bepalingen inzake ...") may also match approximately (rapidfuzz `partial_ratio`): at
-`CONFIDENT` or above the match is confident, between `DOUBTFUL` and `CONFIDENT` it is doubtful (a maintainer
-confirms it), below it there is none. Very short aliases ("Wpp") only ever give doubtful matches.
+Text second, for what no identifier ties: the evidence of `matchers.evidence`, weighed against everything the
+catalog knows of each commitment (title, aliases, the record's wording, the promises' own words), on what the
+document is about (`matchers.classify.view`: the bill its dossier, vote, Staatsblad law or RvS advice names, or a
+government letter's own subject; written questions, motions and agendas are no evidence). Kinds must agree: a
+Grondwet change matches only a Grondwet commitment and an ordinary bill never one, a Rijkswet only a Rijkswet, a
+member's initiative bill no cabinet bill (unless the commitment is that initiative), an AMvB only what a decree can
+deliver. Every `require` entry must be present. An `exclude` entry weighs, it does not veto: the look-alike's words
+are taken out of the document and what remains must still be evidence, so a letter about the commitment that also
+mentions the look-alike stays in and a document about the look-alike stays out. At `CONFIDENT` or above a match is
+confident, between `DOUBTFUL` and `CONFIDENT` it goes to a maintainer, below it there is none; both thresholds are
+set once, on the tuning part of the evaluation set (`bench/evaluate.py`).
 
 A confident text match on a document that opens a bill (`matchers.events.is_opening_document`) teaches the
 pipeline the bill's dossier (`Match.learn_dossier`), so everything later in that dossier is found by number.
 
-Speed: the catalog is compiled once per catalog object (aliases normalized, indexed by their rarest word and by
-the compound forms of that word), so a document is checked only against the few aliases that share a rare word
-with it.
+Speed: profiles and weights are compiled once per catalog object; a document's terms are looked up in an index
+from term to commitments, and only commitments whose summed term weight can reach `DOUBTFUL` are scored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import weakref
 from collections import OrderedDict
@@ -30,51 +35,52 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz
-
 from matchers.catalog import Catalog, Commitment, Kind
-from matchers.classify import classify, is_noise, specific_text
+from matchers.classify import View, classify, is_noise, specific_text, view
 from matchers.events import is_opening_document
+from matchers.evidence import (
+    Evidence,
+    Profile,
+    Subject,
+    Weights,
+    build_index,
+    candidates,
+    compile_profiles,
+    score,
+    text_terms,
+)
 from matchers.stages import Stage
 from matchers.text import Haystack, Phrase, normalize
 from sources.base import Document, parse_kst
 
 Via = Literal["dossier", "zaak", "kst", "title"]
 
-CONFIDENT = 90.0
+CONFIDENT = 62.0
 """A text match scoring at least this is confident: it makes a published event and may teach a dossier."""
-DOUBTFUL = 82.0
+DOUBTFUL = 48.0
 """A text match scoring at least this (and below `CONFIDENT`) is doubtful: a maintainer confirms or rejects it."""
-FUZZY_MIN_TOKENS = 5
-"""Aliases of at least this many words may match approximately (the long formulaic titles)."""
-FUZZY_MIN_OVERLAP = 0.75
-"""Share of an alias's content words the document must contain before the fuzzy score is computed; the score is
-the character similarity times that share, so a look-alike that lacks the distinguishing word ("Eerste" for
-"Tweede", "correctief" for "raadgevend") falls below `DOUBTFUL`. Numbers in an alias must all be present."""
+EXCLUDED_FACTOR = 0.5
+"""A bill whose own title holds an `exclude` entry keeps this share of its score: it is the look-alike."""
+DOMINATED_FACTOR = 0.8
+"""A commitment whose evidence in a document is all evidence for another, better covered commitment keeps this
+share of its score: "Beleidskader decentraal bestuur" delivers the beleidskader, not its evaluation."""
+NO_CUE_FACTOR = 0.85
+"""A government letter whose subject names no bill, law or legislation keeps this share of its score for a bill
+commitment: "Aanbieding jaarverslag AIVD" shares the services' name with a new Wiv but is not about it."""
+CANDIDATE_MASS = 0.45
+"""The least summed weight of a document's terms in a commitment's profile for it to be scored at all."""
 
 # Kinds of commitment whose promise is a letter: a government letter that names them delivers them.
 LETTER_KINDS = frozenset({Kind.KAMERBRIEF, Kind.VISIE, Kind.EVALUATIE, Kind.MONITOR})
 BRIEF_KINDS = LETTER_KINDS | {Kind.OTHER}
 
-# Function words and the vocabulary every bill title shares: never the word an alias is indexed by, and left
-# out when measuring how much of a long alias a document contains. "Eerste", "Tweede" and "Kamer" are not among
-# them: they tell the chambers apart.
-_STOPWORD_TEXT = """
-de het een van en in op te tot met voor door bij aan om over inzake ter ten of als uit naar na zijn is wordt worden
-dat die dit deze er hun haar ons onze zich wet wetten wijziging wijzigingen voorstel voorstellen regels regeling
-verband houdende enkele andere alsmede onder meer nieuwe nieuw staten generaal brief minister ministerie
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Words of a letter that says the promised letter is *not* coming yet.
 _DELAY_WORDS = ("uitstel", "uitgesteld", "vertraging", "vertraagd", "planning", "aankondiging")
+_CLAUSES = re.compile(r" en (?=[a-z]+ (?:van|over|naar|voor|op) )|;|,")
 
-_COMPOUND_MIN = 8  # a word this long may be a compound a document writes in two words
-_PART_MIN = 5  # the shortest part of such a compound
 _KAMER_STAGES = frozenset({Stage.INGEDIEND, Stage.AANGENOMEN_TK, Stage.VERWORPEN_TK, Stage.AANGENOMEN_EK,
                            Stage.VERWORPEN_EK, Stage.INGETROKKEN})
 _DECREE_KINDS = frozenset({"amvb", "rijksamvb", "klein koninklijk besluit"})
-_TEXT_FIELDS = ("dossiertitel", "onderwerp", "documenttitel", "citeertitel")
-_SEPARATOR = " | "  # between fields: a phrase never runs from one field into the next
 _RIJKSWET_IN_DOSSIER = re.compile(r"[\s-]*\(\s*(R\d{3,5})\s*\)")
 
 
@@ -107,22 +113,19 @@ class _Condition:
             return hay.has_word_prefix(self.phrase.squashed)
         return hay.contains(self.phrase)
 
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Alias:
-    slug: str
-    raw: str
-    phrase: Phrase
-    content: frozenset[str]
-    numbers: frozenset[str]
-    exact_score: float
-    fuzzy: bool
+    def remove_from(self, text: str) -> str:
+        """`text` (normalized) without the words of this entry (and compounds starting with a one-word entry)."""
+        if len(self.phrase.tokens) == 1 and len(self.phrase.squashed) >= 4:
+            head = self.phrase.squashed
+            return " ".join(w for w in text.split() if not w.startswith(head))
+        padded = f" {text} "
+        return " ".join(padded.replace(self.phrase.padded, " | ").split())
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     commitment: Commitment
-    aliases: tuple[_Alias, ...]
+    profile: Profile
     require: tuple[_Condition, ...]
     exclude: tuple[_Condition, ...]
 
@@ -130,10 +133,10 @@ class _Entry:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     entries: Mapping[str, _Entry]
+    weights: Weights
+    index: Mapping[str, tuple[tuple[str, float], ...]]  # term -> (slug, weight in its profile)
     dossiers: Mapping[str, frozenset[str]]  # canonical dossier -> slugs
     rijkswet: Mapping[str, frozenset[str]]  # R2187 -> slugs
-    index: Mapping[str, tuple[_Alias, ...]]  # rare word (or compound of it) -> aliases
-    keys: frozenset[str]  # the index's words, for one set intersection per document
 
 
 @lru_cache(maxsize=8192)
@@ -144,35 +147,14 @@ def canonical_dossier(value: str) -> str:
     return "-".join(value.split()).upper()
 
 
-def _exact_score(phrase: Phrase) -> float:
-    # Longer aliases say more: a 3-letter abbreviation ("Wpp") stays doubtful, seven letters or more confident.
-    return min(100.0, 80.0 + 1.5 * len(phrase.squashed))
-
-
 def _compile(catalog: Catalog) -> _Compiled:
+    profiles, weights = compile_profiles(catalog)
     entries: dict[str, _Entry] = {}
     dossiers: dict[str, set[str]] = {}
     rijkswet: dict[str, set[str]] = {}
-    frequency: dict[str, int] = {}
-    pending: list[_Alias] = []
     for c in catalog:
-        aliases: list[_Alias] = []
-        seen: set[str] = set()
-        for raw in c.aliases:
-            phrase = Phrase.of(raw)
-            if not phrase.squashed or phrase.text in seen:
-                continue
-            seen.add(phrase.text)
-            content = frozenset(t for t in phrase.tokens if t not in STOPWORDS) or frozenset(phrase.tokens)
-            fuzzy = len(phrase.tokens) >= FUZZY_MIN_TOKENS and len(content) >= 3
-            numbers = frozenset(t for t in phrase.tokens if t.isdigit())
-            alias = _Alias(c.slug, raw, phrase, content, numbers, _exact_score(phrase), fuzzy)
-            aliases.append(alias)
-            for tok in content:
-                frequency[tok] = frequency.get(tok, 0) + 1
-        pending.extend(aliases)
         entries[c.slug] = _Entry(
-            commitment=c, aliases=tuple(aliases),
+            commitment=c, profile=profiles[c.slug],
             require=tuple(_Condition(r, Phrase.of(r)) for r in c.require if normalize(r)),
             exclude=tuple(_Condition(x, Phrase.of(x)) for x in c.exclude if normalize(x)),
         )
@@ -180,44 +162,11 @@ def _compile(catalog: Catalog) -> _Compiled:
             dossiers.setdefault(canonical_dossier(d), set()).add(c.slug)
         for r in c.rijkswet_numbers:
             rijkswet.setdefault(r.upper(), set()).add(c.slug)
-
-    index: dict[str, list[_Alias]] = {}
-    for alias in pending:
-        for key in _index_keys(alias, frequency):
-            bucket = index.setdefault(key, [])
-            if alias not in bucket:
-                bucket.append(alias)
     return _Compiled(
-        entries=entries,
+        entries=entries, weights=weights, index=build_index(profiles),
         dossiers={d: frozenset(s) for d, s in dossiers.items()},
         rijkswet={r: frozenset(s) for r, s in rijkswet.items()},
-        index={k: tuple(v) for k, v in index.items()},
-        keys=frozenset(index),
     )
-
-
-def _index_keys(alias: _Alias, frequency: Mapping[str, int]) -> set[str]:
-    """The words a document must contain for `alias` to be worth checking: its rarest content word (rarest in
-    the catalog, longest on a tie; for a fuzzy alias also the second rarest, so that one changed word does not
-    hide it), and the forms that word takes in a compound: joined with a content-word neighbour (the document
-    writes "financieleverhoudingswet" where the alias says "Financiële-verhoudingswet"), and its leading parts
-    (the document writes "lobby register" where the alias says "lobbyregister")."""
-    toks = alias.phrase.tokens
-    ranked = sorted(alias.content, key=lambda t: (frequency.get(t, 0), -len(t), t))
-    chosen = ranked[:2] if alias.fuzzy else ranked[:1]
-    keys: set[str] = set(chosen)
-    for i, tok in enumerate(toks):
-        if tok not in chosen:
-            continue
-        if i > 0 and toks[i - 1] not in STOPWORDS:
-            keys.add(toks[i - 1] + tok)
-        if i + 1 < len(toks) and toks[i + 1] not in STOPWORDS:
-            keys.add(tok + toks[i + 1])
-        if len(tok) >= _COMPOUND_MIN:
-            keys.update(tok[:n] for n in range(_PART_MIN, len(tok) - _PART_MIN + 1) if tok[:n] not in STOPWORDS)
-    if 1 < len(toks) <= 3:
-        keys.add(alias.phrase.squashed)
-    return keys
 
 
 _BY_ID: dict[int, tuple[weakref.ref[Catalog], _Compiled]] = {}
@@ -227,7 +176,9 @@ _FINGERPRINT_SLOTS = 8
 
 def _fingerprint(catalog: Catalog) -> int:
     return hash(tuple(
-        (c.slug, c.kind.value, c.aliases, c.require, c.exclude, c.dossiers, c.rijkswet_numbers) for c in catalog
+        (c.slug, c.kind.value, c.title, c.aliases, c.require, c.exclude, c.dossiers, c.rijkswet_numbers, c.record,
+         tuple(p.quote for p in c.promises), c.notes, c.initiative)
+        for c in catalog
     ))
 
 
@@ -266,55 +217,112 @@ def _forget(key: int) -> Callable[[weakref.ref[Catalog]], None]:
     return callback
 
 
-# --------------------------------------------------------------------------------------------- matching
+# --------------------------------------------------------------------------------------------- text evidence
 
 
-@lru_cache(maxsize=4096)
-def _normalized(text: str) -> str:
-    # Every document of a dossier repeats the dossier title: normalize it once.
-    return normalize(text)
+def kind_agrees(v: View, c: Commitment) -> bool:
+    """Whether a document of this view can be about a commitment of this kind by its words."""
+    if v.letter:
+        return True
+    if v.decree:
+        # An AMvB delivers an AMvB commitment; for a law, only the decree that puts it into force is news.
+        # An AMvB "ter uitvoering van" a law is about that law (a document event, never its publication).
+        return c.kind is Kind.AMVB or ((v.in_force or v.implements) and c.kind in (Kind.WETSVOORSTEL, Kind.RIJKSWET))
+    if v.initiative and not c.initiative:
+        return False
+    if v.grondwet:
+        return c.kind is Kind.GRONDWETSVOORSTEL
+    if c.kind is Kind.GRONDWETSVOORSTEL:
+        return False
+    if v.rijkswet:
+        return c.kind is Kind.RIJKSWET
+    return c.kind in (Kind.WETSVOORSTEL, Kind.RIJKSWET)
 
 
-def _haystack(doc: Document) -> Haystack:
-    """The document's words: its title and the dossier title, subject and document title the source gave,
-    each once (a KOOP title already holds its dossier title)."""
-    text = _normalized(doc.title) if doc.title else ""
-    extra = doc.extra
-    if extra:
-        for key in _TEXT_FIELDS:
-            raw = extra.get(key)
-            if raw:
-                norm = _normalized(raw)
-                if norm and f" {norm} " not in f" {text} ":
-                    text = f"{text}{_SEPARATOR}{norm}" if text else norm
-    return Haystack(text)
+def _subject(v: View) -> Subject:
+    return Subject.of(text_terms(v.subject), text_terms(v.context))
 
 
-@dataclass(frozen=True, slots=True)
-class _TextHit:
-    alias: _Alias
-    score: float
-    exact: bool
-
-
-def _alias_hit(alias: _Alias, hay: Haystack, token_set: frozenset[str]) -> _TextHit | None:
-    """How well one alias occurs in the document: exactly (on word boundaries), approximately (a long
-    formulaic alias), or not at all."""
-    if hay.contains(alias.phrase):
-        return _TextHit(alias, alias.exact_score, True)
-    if not alias.fuzzy:
+def _weighed(entry: _Entry, v: View, subject: Subject, weights: Weights) -> Evidence | None:
+    """The evidence for one commitment, with its require and exclude entries applied."""
+    hay = Haystack(f"{v.subject} | {v.context}" if v.context else v.subject)
+    if entry.require and not all(r.holds(hay) for r in entry.require):
         return None
-    overlap = len(alias.content & token_set) / len(alias.content)
-    if overlap < FUZZY_MIN_OVERLAP or not alias.numbers <= token_set:
-        return None
-    similarity = fuzz.partial_ratio(alias.phrase.text, hay.text, score_cutoff=DOUBTFUL)
-    score = round(float(similarity) * overlap, 1)
-    return _TextHit(alias, score, False) if score >= DOUBTFUL else None
+    present = [x for x in entry.exclude if x.holds(hay)]
+    if not present:
+        return score(subject, entry.profile, weights)
+    if not v.letter:
+        # The look-alike's word in a bill's own title: the bill is (part of) the look-alike.
+        evidence = score(subject, entry.profile, weights)
+        return dataclasses.replace(evidence, score=round(evidence.score * EXCLUDED_FACTOR, 1))
+    # A letter may be about the commitment and mention the look-alike too: its words are no evidence for the
+    # commitment, so take them out and weigh what remains.
+    subject_text, context_text = v.subject, v.context
+    for x in present:
+        subject_text, context_text = x.remove_from(subject_text), x.remove_from(context_text)
+    return score(Subject.of(text_terms(subject_text), text_terms(context_text)), entry.profile, weights)
 
 
-def _admitted(entry: _Entry, hay: Haystack) -> bool:
-    """No excluded word present and every required word present."""
-    return not any(x.holds(hay) for x in entry.exclude) and all(r.holds(hay) for r in entry.require)
+def text_evidence(doc: Document, catalog: Catalog) -> list[Evidence]:
+    """Every commitment whose evidence on `doc` reaches `DOUBTFUL`, best first (for inspection and tests)."""
+    compiled = _compiled(catalog)
+    v = view(doc)
+    if v is None:
+        return []
+    out = [e for e in _text_hits(compiled, v, None).values()]
+    return sorted(out, key=lambda e: -e.score)
+
+
+def _text_hits(compiled: _Compiled, v: View, only: Mapping[str, object] | None) -> dict[str, Evidence]:
+    subject = _subject(v)
+    if not subject.terms:
+        return {}
+    scored: dict[str, Evidence] = {}
+    for slug, mass in candidates(subject.terms, compiled.index).items():
+        if mass < CANDIDATE_MASS or (only is not None and slug not in only):
+            continue
+        entry = compiled.entries.get(slug)
+        if entry is None or not kind_agrees(v, entry.commitment):
+            continue
+        evidence = _weighed(entry, v, subject, compiled.weights)
+        if v.citeertitel and evidence is not None:
+            # The name a bill gives itself ("... (Wet lobbyregister)") is evidence on its own, whatever else its
+            # title says: weigh it as if it were the whole subject, and keep the better of the two.
+            named = _weighed(entry, dataclasses.replace(v, subject=v.citeertitel, context=""),
+                             Subject.of(text_terms(v.citeertitel), text_terms("")), compiled.weights)
+            if named is not None and named.score > evidence.score:
+                evidence = named
+        if evidence is not None and v.letter and not v.bill_cue and entry.commitment.is_bill:
+            # A letter that names no bill, law or legislation is about a bill only if its words leave no doubt.
+            evidence = dataclasses.replace(evidence, score=round(evidence.score * NO_CUE_FACTOR, 1))
+        if evidence is not None and evidence.score >= DOUBTFUL * DOMINATED_FACTOR:
+            scored[slug] = evidence
+    return {slug: e for slug, e in _undominated(scored).items() if e.score >= DOUBTFUL}
+
+
+def _undominated(scored: Mapping[str, Evidence]) -> dict[str, Evidence]:
+    """Each evidence, scaled down when its words are not its own: another commitment accounts for every word of
+    the document it accounts for and for more, or for the same words with a better covered facet; two that
+    account for the same words equally well (a letter naming only the law three commitments share) are both
+    scaled down, for the document tells neither apart."""
+    out: dict[str, Evidence] = {}
+    for slug, e in scored.items():
+        dominated = False
+        for other in scored.values():
+            if other is e or not e.explains:
+                continue
+            if e.explains < other.explains and other.score >= max(DOUBTFUL, 0.75 * e.score):
+                dominated = True  # the other is about this document more
+            elif e.explains == other.explains and ((other.coverage > e.coverage and other.score > e.score)
+                                                   or abs(other.coverage - e.coverage) < 1e-9):
+                dominated = True
+            if dominated:
+                break
+        out[slug] = dataclasses.replace(e, score=round(e.score * DOMINATED_FACTOR, 1)) if dominated else e
+    return out
+
+
+# --------------------------------------------------------------------------------------------- identifiers
 
 
 _NONE: frozenset[str] = frozenset()
@@ -395,7 +403,22 @@ def _stage_reason(stage: Stage | None, doc: Document, commitment: Commitment) ->
     return _STAGE_REASONS[stage].format(kind=kind, commitment_kind=commitment.kind.value)
 
 
-def _stage_for(stage: Stage | None, commitment: Commitment, doc: Document, names_it: bool) -> Stage | None:
+def _delayed(doc: Document, evidence: Evidence | None) -> bool:
+    """Whether the letter says the commitment is not coming yet: a delay word ("uitstel", "planning") in every
+    part of its subject that is about the commitment ("Resultaten van de taskforce en planning van de
+    actieagenda" delivers the taskforce letter and postpones the actieagenda)."""
+    own = specific_text(doc)
+    if not any(w in own for w in _DELAY_WORDS):
+        return False
+    if evidence is None or not evidence.explains:
+        return True
+    clauses = [c for c in _CLAUSES.split(own) if c.strip()]
+    relevant = [c for c in clauses if text_terms(c).terms & evidence.explains]
+    return not relevant or all(any(w in c for w in _DELAY_WORDS) for c in relevant)
+
+
+def _stage_for(stage: Stage | None, commitment: Commitment, doc: Document, names_it: bool,
+               evidence: Evidence | None = None) -> Stage | None:
     """The document's stage as far as this commitment goes: a letter delivers only a promised letter, visie,
     evaluatie, monitor or other deliverable, and only when the letter itself names it and is not about a
     delay; a bill's stages mean nothing to a promised letter, the Kamer's stages nothing to an AMvB, and an
@@ -403,8 +426,7 @@ def _stage_for(stage: Stage | None, commitment: Commitment, doc: Document, names
     if stage is Stage.BRIEF:
         if commitment.kind not in BRIEF_KINDS or not names_it:
             return None
-        own = specific_text(doc)
-        if any(w in own for w in _DELAY_WORDS):
+        if _delayed(doc, evidence):
             return None
         return stage
     if commitment.kind in LETTER_KINDS and stage is not None:
@@ -416,40 +438,34 @@ def _stage_for(stage: Stage | None, commitment: Commitment, doc: Document, names
     return stage
 
 
+Twins = Mapping[str, Mapping[str, Stage | None]]
+"""kst id -> {slug: the stage its event shows} of a Kamerstuk already matched from its other source."""
+
+
 def match_document(
     doc: Document,
     catalog: Catalog,
     links: Mapping[str, frozenset[str]],
     zaken: Mapping[str, frozenset[str]],
     rejected: frozenset[tuple[str, str]],
+    twins: Twins | None = None,
 ) -> list[Match]:
     """Every commitment `doc` belongs to, best first. `links` maps dossier numbers and `zaken` zaak numbers to
-    slugs (the catalog's own dossiers count as linked); a (slug, document key) pair in `rejected` never
-    comes back. Deleted and noise documents match nothing."""
+    slugs (the catalog's own dossiers count as linked); `twins` what the other record of the same Kamerstuk
+    (same kst id) was matched to: the TK document and the KOOP record of one Kamerstuk are one thing, whatever
+    words each carries (KOOP often titles a letter only "Brief van de minister van ..."), and show one stage.
+    A (slug, document key) pair in `rejected` never comes back. Deleted and noise documents match nothing."""
     if doc.deleted or is_noise(doc):
         return []
     compiled = _compiled(catalog)
     ids = _identifier_hits(doc, compiled, links, zaken)
-    hay = _haystack(doc)
-    token_set = frozenset(hay.tokens)
-    best: dict[str, _TextHit] = {}
-    seen: set[_Alias] = set()
-    index = compiled.index
-    for token in token_set & compiled.keys:
-        for alias in index[token]:
-            if alias in seen:
-                continue
-            seen.add(alias)
-            if ids and alias.slug not in ids:
-                continue  # a document tied to a commitment by number is that commitment's, whatever its title says
-            hit = _alias_hit(alias, hay, token_set)
-            if hit is not None:
-                previous = best.get(alias.slug)
-                if previous is None or hit.score > previous.score:
-                    best[alias.slug] = hit
-    hits = {slug: hit for slug, hit in best.items()
-            if slug in compiled.entries and _admitted(compiled.entries[slug], hay)}
-
+    twin = twins.get(doc.kst, {}) if twins and doc.kst else {}
+    for slug in twin:
+        ids.setdefault(slug, ("kst", f"{doc.kst} is the same Kamerstuk as a document already matched to {slug}"))
+    v = view(doc)
+    # A document tied to a commitment by number is that commitment's, whatever its words say; its words are
+    # still weighed for that commitment (a letter in the dossier names a promised letter, or not).
+    hits = _text_hits(compiled, v, ids or None) if v is not None else {}
     if not ids and not hits:
         return []
     raw_stage = classify(doc)
@@ -459,7 +475,10 @@ def match_document(
         if entry is None or (slug, doc.key) in rejected:
             continue  # a link to a slug the catalog does not hold (removed since) ties nothing
         hit = hits.get(slug)
-        stage = _stage_for(raw_stage, entry.commitment, doc, hit is not None and hit.score >= CONFIDENT)
+        if slug in twin:
+            stage = twin[slug]  # one Kamerstuk, one stage, from whichever source came first
+        else:
+            stage = _stage_for(raw_stage, entry.commitment, doc, hit is not None and hit.score >= CONFIDENT, hit)
         reason = f"{why}; {_stage_reason(stage, doc, entry.commitment)}"
         matches.append(Match(slug=slug, stage=stage, via=via, confident=True, score=100.0, reason=reason))
 
@@ -470,10 +489,8 @@ def match_document(
         if commitment.kind in LETTER_KINDS and raw_stage not in (None, Stage.BRIEF):
             continue  # a bill's own documents (its MvT, its vote, its Staatsblad law) are not a promised letter
         confident = hit.score >= CONFIDENT
-        stage = _stage_for(raw_stage, commitment, doc, confident)
-        verb = "contains" if hit.exact else "resembles"
-        reason = (f"title {verb} alias '{hit.alias.raw}' (score {hit.score:.0f}); "
-                  f"{_stage_reason(stage, doc, commitment)}")
+        stage = _stage_for(raw_stage, commitment, doc, confident, hit)
+        reason = f"{hit.why()} (score {hit.score:.0f}); {_stage_reason(stage, doc, commitment)}"
         if not confident:
             reason += "; doubtful, a maintainer should confirm"
         learn = None

@@ -51,7 +51,7 @@ def setup(db_url: str) -> Any:
 
 
 async def _doubtful_event(engine: Any, pipe: Pipeline, monkeypatch: pytest.MonkeyPatch) -> tuple[str, ScriptedSource]:
-    def doubtful(doc: Document, catalog: Any, links: Any, zaken: Any, rejected: Any) -> list[Match]:
+    def doubtful(doc: Document, catalog: Any, links: Any, zaken: Any, rejected: Any, *_twins: Any) -> list[Match]:
         if ("lobbyregister", doc.key) in rejected:
             return []
         return [Match(slug="lobbyregister", stage=Stage.INGEDIEND, via="title", confident=False, score=84.0,
