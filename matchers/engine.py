@@ -39,13 +39,15 @@ from matchers.catalog import Catalog, Commitment, Kind
 from matchers.classify import View, classify, is_noise, specific_text, view
 from matchers.events import is_opening_document
 from matchers.evidence import (
+    FACET_SHARE,
     Evidence,
+    Owners,
     Profile,
     Subject,
     Weights,
-    build_index,
-    candidates,
+    build_owners,
     compile_profiles,
+    explained_all,
     score,
     text_terms,
 )
@@ -67,7 +69,11 @@ share of its score: "Beleidskader decentraal bestuur" delivers the beleidskader,
 NO_CUE_FACTOR = 0.85
 """A government letter whose subject names no bill, law or legislation keeps this share of its score for a bill
 commitment: "Aanbieding jaarverslag AIVD" shares the services' name with a new Wiv but is not about it."""
-CANDIDATE_MASS = 0.45
+# The least explained share with which a perfectly covered description still reaches DOUBTFUL * DOMINATED_FACTOR
+# (the harmonic mean of evidence.FACET_SHARE); below it a commitment is not scored at all.
+_NOTHING_EXPLAINED: tuple[float, frozenset[str]] = (0.0, frozenset())
+_VIEW_CACHE = 4096  # views whose scoring is kept per compiled catalog
+_EXPLAINED_MINIMUM = (1.0 - FACET_SHARE) / (100.0 / (DOUBTFUL * DOMINATED_FACTOR) - FACET_SHARE)
 """The least summed weight of a document's terms in a commitment's profile for it to be scored at all."""
 
 # Kinds of commitment whose promise is a letter: a government letter that names them delivers them.
@@ -134,9 +140,11 @@ class _Entry:
 class _Compiled:
     entries: Mapping[str, _Entry]
     weights: Weights
-    index: Mapping[str, tuple[tuple[str, float], ...]]  # term -> (slug, weight in its profile)
+    owners: Owners  # term -> slugs whose descriptions hold it
     dossiers: Mapping[str, frozenset[str]]  # canonical dossier -> slugs
     rijkswet: Mapping[str, frozenset[str]]  # R2187 -> slugs
+    # The scoring of the views seen lately (documents of one dossier share one), newest last.
+    scored: OrderedDict[View, dict[str, Evidence]] = dataclasses.field(default_factory=OrderedDict, compare=False)
 
 
 @lru_cache(maxsize=8192)
@@ -163,7 +171,7 @@ def _compile(catalog: Catalog) -> _Compiled:
         for r in c.rijkswet_numbers:
             rijkswet.setdefault(r.upper(), set()).add(c.slug)
     return _Compiled(
-        entries=entries, weights=weights, index=build_index(profiles),
+        entries=entries, weights=weights, owners=build_owners(profiles),
         dossiers={d: frozenset(s) for d, s in dossiers.items()},
         rijkswet={r: frozenset(s) for r, s in rijkswet.items()},
     )
@@ -243,24 +251,30 @@ def _subject(v: View) -> Subject:
     return Subject.of(text_terms(v.subject), text_terms(v.context))
 
 
-def _weighed(entry: _Entry, v: View, subject: Subject, weights: Weights) -> Evidence | None:
-    """The evidence for one commitment, with its require and exclude entries applied."""
-    hay = Haystack(f"{v.subject} | {v.context}" if v.context else v.subject)
+def _weighed(entry: _Entry, v: View, subject: Subject, weights: Weights, hay: Haystack,
+             explained: tuple[float, frozenset[str]] | None = None) -> Evidence | None:
+    """The evidence for one commitment, with its require and exclude entries applied (`hay`: the view's words
+    for phrase lookups; `explained`: the commitment's explained share of the subject, when known)."""
     if entry.require and not all(r.holds(hay) for r in entry.require):
         return None
-    present = [x for x in entry.exclude if x.holds(hay)]
+    floor = DOUBTFUL * DOMINATED_FACTOR
+    present = [x for x in entry.exclude if x.holds(hay)] if entry.exclude else []
     if not present:
-        return score(subject, entry.profile, weights)
+        return score(subject, entry.profile, weights, floor, explained)
     if not v.letter:
         # The look-alike's word in a bill's own title: the bill is (part of) the look-alike.
-        evidence = score(subject, entry.profile, weights)
+        evidence = score(subject, entry.profile, weights, floor, explained)
         return dataclasses.replace(evidence, score=round(evidence.score * EXCLUDED_FACTOR, 1))
     # A letter may be about the commitment and mention the look-alike too: its words are no evidence for the
     # commitment, so take them out and weigh what remains.
     subject_text, context_text = v.subject, v.context
     for x in present:
         subject_text, context_text = x.remove_from(subject_text), x.remove_from(context_text)
-    return score(Subject.of(text_terms(subject_text), text_terms(context_text)), entry.profile, weights)
+    return score(Subject.of(text_terms(subject_text), text_terms(context_text)), entry.profile, weights, floor)
+
+
+def _hay(v: View) -> Haystack:
+    return Haystack(f"{v.subject} | {v.context}" if v.context else v.subject)
 
 
 def text_evidence(doc: Document, catalog: Catalog) -> list[Evidence]:
@@ -274,22 +288,53 @@ def text_evidence(doc: Document, catalog: Catalog) -> list[Evidence]:
 
 
 def _text_hits(compiled: _Compiled, v: View, only: Mapping[str, object] | None) -> dict[str, Evidence]:
+    """The commitments whose text evidence on the view reaches `DOUBTFUL` (restricted to `only` when given)."""
+    scored = compiled.scored.get(v)
+    if scored is None:
+        scored = _score_view(compiled, v)
+        compiled.scored[v] = scored
+        if len(compiled.scored) > _VIEW_CACHE:
+            compiled.scored.popitem(last=False)
+    else:
+        compiled.scored.move_to_end(v)
+    if only is not None:
+        scored = {slug: e for slug, e in scored.items() if slug in only}
+    return {slug: e for slug, e in _undominated(scored).items() if e.score >= DOUBTFUL}
+
+
+def _score_view(compiled: _Compiled, v: View) -> dict[str, Evidence]:
+    """Every commitment whose evidence on the view could still reach `DOUBTFUL` after domination. Documents of
+    one dossier (its Kamerstukken, its KOOP twins, its votes) share a view, so this is cached per view."""
     subject = _subject(v)
     if not subject.terms:
         return {}
     scored: dict[str, Evidence] = {}
-    for slug, mass in candidates(subject.terms, compiled.index).items():
-        if mass < CANDIDATE_MASS or (only is not None and slug not in only):
-            continue
+    hay = _hay(v)
+    named_view: View | None = None
+    named_subject: Subject | None = None
+    named_hay: Haystack | None = None
+    explained = explained_all(subject.weighed(compiled.weights), compiled.owners)
+    named_explained: dict[str, tuple[float, frozenset[str]]] = {}
+    if v.citeertitel:
+        named_subject = Subject.of(text_terms(v.citeertitel), text_terms(""))
+        named_explained = explained_all(named_subject.weighed(compiled.weights), compiled.owners)
+    for slug in explained.keys() | named_explained.keys():
+        mine = explained.get(slug, _NOTHING_EXPLAINED)
+        if mine[0] < _EXPLAINED_MINIMUM and named_explained.get(slug, _NOTHING_EXPLAINED)[0] < _EXPLAINED_MINIMUM:
+            continue  # even a fully covered description cannot reach a doubtful score with so little explained
         entry = compiled.entries.get(slug)
         if entry is None or not kind_agrees(v, entry.commitment):
             continue
-        evidence = _weighed(entry, v, subject, compiled.weights)
+        evidence = _weighed(entry, v, subject, compiled.weights, hay, mine)
         if v.citeertitel and evidence is not None:
             # The name a bill gives itself ("... (Wet lobbyregister)") is evidence on its own, whatever else its
             # title says: weigh it as if it were the whole subject, and keep the better of the two.
-            named = _weighed(entry, dataclasses.replace(v, subject=v.citeertitel, context=""),
-                             Subject.of(text_terms(v.citeertitel), text_terms("")), compiled.weights)
+            if named_view is None:
+                named_view = dataclasses.replace(v, subject=v.citeertitel, context="")
+                named_hay = _hay(named_view)
+            assert named_subject is not None and named_hay is not None
+            named = _weighed(entry, named_view, named_subject, compiled.weights, named_hay,
+                             named_explained.get(slug, _NOTHING_EXPLAINED))
             if named is not None and named.score > evidence.score:
                 evidence = named
         if evidence is not None and v.letter and not v.bill_cue and entry.commitment.is_bill:
@@ -297,7 +342,7 @@ def _text_hits(compiled: _Compiled, v: View, only: Mapping[str, object] | None) 
             evidence = dataclasses.replace(evidence, score=round(evidence.score * NO_CUE_FACTOR, 1))
         if evidence is not None and evidence.score >= DOUBTFUL * DOMINATED_FACTOR:
             scored[slug] = evidence
-    return {slug: e for slug, e in _undominated(scored).items() if e.score >= DOUBTFUL}
+    return scored
 
 
 def _undominated(scored: Mapping[str, Evidence]) -> dict[str, Evidence]:

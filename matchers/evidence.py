@@ -98,6 +98,7 @@ class TextTerms:
 
 
 _NO_TERMS = TextTerms((), frozenset(), frozenset())
+WeighedUnits = tuple[tuple[Unit, float, tuple[float, ...]], ...]
 
 # "Wijziging van de Kieswet en de Gemeentewet in verband met ...": the laws amended, then what the bill does.
 _AMENDS = re.compile(r"\b(?:wijziging|wijzigingen|aanpassing|herziening) (?:(?:van|in) )?(?:de |het )?")
@@ -286,33 +287,73 @@ class Facet:
     ordinals: frozenset[str] = frozenset()
     chambers: frozenset[str] = frozenset()  # the commitment's own chamber concepts (its names, not its quotes)
     joined: tuple[tuple[int, str], ...] = ()  # (i, stem of words i and i+1 written as one word)
+    keys: frozenset[str] = frozenset()  # every term a document may hold to count for one of its units
+    by_key: Mapping[str, tuple[int, ...]] = field(default_factory=dict, compare=False, hash=False)
 
-    def coverage(self, subject: Subject) -> tuple[float, list[str]]:
-        """(share of the facet's weight the document holds, the facet words it holds, heaviest first). Words only
-        in the context (a letter's carrier dossier) count for `CONTEXT_FACTOR`."""
-        if self.total <= 0.0:
-            return 0.0, []
+    size: float = 1.0  # a facet too light to identify anything on its own counts in proportion to its weight
+
+    def coverage(self, subject: Subject) -> float:
+        """The share of the facet's weight the document holds. Words only in the context (a letter's carrier
+        dossier) count for `CONTEXT_FACTOR`."""
+        found = self.keys & subject.combined.terms
+        if not found or self.total <= 0.0:
+            return 0.0
         got = 0.0
-        hit: list[tuple[float, str]] = []
+        for _, credit in self._credits(subject, found):
+            got += credit
+        share = got / self.total
+        if (self.years or self.ordinals or self.chambers) and _conflicts(self, subject.combined):
+            share *= CONFLICT_FACTOR
+        return share
+
+    def words(self, subject: Subject) -> list[str]:
+        """The facet's words the document holds, heaviest first (for the reason)."""
+        found = self.keys & subject.combined.terms
+        credits = sorted(self._credits(subject, found), key=lambda x: -x[1])
+        return [self.units[i].word for i, _ in credits]
+
+    def _credits(self, subject: Subject, found: frozenset[str]) -> list[tuple[int, float]]:
+        by_key = self.by_key
+        if len(found) == 1:
+            candidates: Iterable[int] = by_key[next(iter(found))]
+        else:
+            candidates = {i for term in found for i in by_key[term]}
         own, context = subject.subject, subject.context
-        together = {i for i, term in self.joined if term in own.whole}
-        together |= {i + 1 for i in together}
-        for i, (unit, weight, part_weights) in enumerate(zip(self.units, self.weights, self.part_weights,
-                                                             strict=True)):
+        together: set[int] = set()
+        if self.joined:
+            together = {i for i, term in self.joined if term in own.whole}
+            together |= {i + 1 for i in together}
+        whole, inner = own.whole, own.inner
+        out: list[tuple[int, float]] = []
+        for i in candidates:
+            weight = self.weights[i]
             if weight <= 0.0:
                 continue
+            unit = self.units[i]
+            term = unit.term
             # "Financieleverhoudingswet" is "Financiële-verhoudingswet" written as one word
-            credit = weight if i in together else _credit(unit, weight, part_weights, own)
+            if term in whole or i in together:
+                out.append((i, weight))
+                continue
+            credit = weight * PARTS_CREDIT if term in inner else (
+                _credit(unit, weight, self.part_weights[i], own) if unit.parts else 0.0)
             if credit < weight and context.units:
-                credit = max(credit, CONTEXT_FACTOR * _credit(unit, weight, part_weights, context))
+                credit = max(credit, CONTEXT_FACTOR * _credit(unit, weight, self.part_weights[i], context))
             if credit > 0.0:
-                got += credit
-                hit.append((credit, unit.word))
-        hit.sort(key=lambda x: -x[0])
-        share = got / self.total
-        if _conflicts(self, subject.combined):
-            share *= CONFLICT_FACTOR
-        return share, [w for _, w in hit]
+                out.append((i, credit))
+        return out
+
+
+def _facet_keys(units: tuple[Unit, ...], joined: tuple[tuple[int, str], ...]) -> dict[str, tuple[int, ...]]:
+    """term -> the units it may count for: a unit's own term, its compound parts and their joins, and the word two
+    units make when written as one."""
+    keys: dict[str, list[int]] = {}
+    for i, unit in enumerate(units):
+        for term in (unit.term, *unit.parts, *unit.joins):
+            keys.setdefault(term, []).append(i)
+    for i, term in joined:
+        keys.setdefault(term, []).extend((i, i + 1))
+    return {t: tuple(dict.fromkeys(v)) for t, v in keys.items()}
 
 
 _CHAMBERS = frozenset({"=eerstekamer", "=tweedekamer"})
@@ -354,6 +395,7 @@ class Profile:
     terms: Mapping[str, float]  # every term of its facets -> its heaviest weight (the index)
     whole: frozenset[str]  # the terms of its words and concepts (explaining a document's words)
     inner: frozenset[str]  # terms found only inside its compounds
+    scored: tuple[Facet, ...] = ()  # the facets that can carry a match (the notes only support one)
 
 
 def _facet_texts(c: Commitment) -> list[tuple[str, str, str]]:
@@ -414,15 +456,18 @@ def compile_profiles(catalog: Catalog) -> tuple[dict[str, Profile], Weights]:
                 for u in tt.units)
             joined = tuple((i, stem(a.word + b.word)) for i, (a, b) in enumerate(itertools.pairwise(tt.units))
                            if not a.term.startswith("=") and not b.term.startswith("=") and " " not in a.word + b.word)
+            by_key = _facet_keys(tt.units, joined)
             compiled.append(Facet(kind, label, tt.units, unit_weights, tuple(weights.parts(u) for u in tt.units),
-                                  sum(unit_weights), tt.years, ordinals, chambers, joined))
+                                  sum(unit_weights), tt.years, ordinals, chambers, joined, frozenset(by_key), by_key,
+                                  min(1.0, sum(unit_weights) / FACET_REFERENCE_WEIGHT)))
             whole.update(tt.whole)
             inner.update(tt.inner)
             for term, word in tt.words.items():
                 w = weights.of(term, word) * factor
                 if w > terms.get(term, 0.0):
                     terms[term] = w
-        profiles[slug] = Profile(slug, tuple(compiled), terms, frozenset(whole), frozenset(inner - whole))
+        profiles[slug] = Profile(slug, tuple(compiled), terms, frozenset(whole), frozenset(inner - whole),
+                                 tuple(f for f in compiled if f.kind != "notes"))
     return profiles, weights
 
 
@@ -438,8 +483,15 @@ class Evidence:
     coverage: float  # of the best facet
     explained: float  # share of the document's subject the commitment accounts for
     facet: Facet | None
-    words: tuple[str, ...]  # the facet words the document holds, heaviest first
+    subject: Subject | None = field(default=None, compare=False)  # what it was weighed on (for the reason)
     explains: frozenset[str] = frozenset()  # the document's terms the commitment accounts for
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The facet words the document holds, heaviest first."""
+        if self.facet is None or self.subject is None:
+            return ()
+        return tuple(self.facet.words(self.subject))
 
     def why(self) -> str:
         shown = ", ".join(dict.fromkeys(self.words[:6])) or "(no words)"
@@ -455,10 +507,18 @@ class Subject:
     subject: TextTerms
     context: TextTerms
     combined: TextTerms
+    _weighed: dict[int, WeighedUnits] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, subject: TextTerms, context: TextTerms) -> Subject:
         return cls(subject, context, _merge(subject, context) if context.units else subject)
+
+    def weighed(self, weights: Weights) -> WeighedUnits:
+        """The subject's units with their weights under `weights` (computed once per catalog)."""
+        found = self._weighed.get(id(weights))
+        if found is None:
+            found = self._weighed[id(weights)] = weighed_units(self.subject, weights)
+        return found
 
     @property
     def terms(self) -> frozenset[str]:
@@ -471,52 +531,62 @@ def _merge(a: TextTerms, b: TextTerms) -> TextTerms:
                      a.years | b.years, a.ordinals | b.ordinals)
 
 
-def explained_share(subject: TextTerms, profile: Profile, weights: Weights) -> tuple[float, frozenset[str]]:
-    """The share of the subject's weight whose units the profile knows (in part for compounds), and the terms."""
-    total = got = 0.0
-    explains: set[str] = set()
-    whole, inner = profile.whole, profile.inner
+def weighed_units(subject: TextTerms, weights: Weights) -> WeighedUnits:
+    """The subject's units with their weights and their parts' weights, once per document."""
+    out = []
     for unit in subject.units:
         w = weights.unit(unit)
-        if w <= 0.0:
-            continue
+        if w > 0.0:
+            out.append((unit, w, weights.parts(unit) if unit.parts else ()))
+    return tuple(out)
+
+
+def explained_share(units: WeighedUnits, profile: Profile) -> tuple[float, frozenset[str]]:
+    """The share of the subject's weight whose units the profile knows (in part for compounds), and the terms."""
+    total = got = 0.0
+    explains: list[str] = []
+    whole, inner = profile.whole, profile.inner
+    for unit, w, part_weights in units:
         total += w
-        if unit.term in whole:
+        term = unit.term
+        if term in whole:
             got += w
-        elif unit.term in inner:
+        elif term in inner:
             got += w * PARTS_CREDIT
         elif unit.parts:
-            share = _parts_found(unit, weights.parts(unit), whole)
+            share = _parts_found(unit, part_weights, whole)
             if share <= 0.0:
                 continue
             got += w if share >= 1.0 else w * PARTS_CREDIT * share
         else:
             continue
-        explains.add(unit.term)
+        explains.append(term)
     return (got / total if total > 0.0 else 0.0), frozenset(explains)
 
 
-def score(subject: Subject, profile: Profile, weights: Weights) -> Evidence:
-    """The evidence that `subject` is about `profile`'s commitment."""
+def score(subject: Subject, profile: Profile, weights: Weights, floor: float = 0.0,
+          explained: tuple[float, frozenset[str]] | None = None) -> Evidence:
+    """The evidence that `subject` is about `profile`'s commitment (`explained`: its explained share, when the
+    caller has it); 0 when it cannot reach `floor`."""
+    share, explains = explained if explained is not None else explained_share(subject.weighed(weights), profile)
+    explained_ = share
+    if explained_ <= 0.0 or 100.0 * _combine(1.0, explained_) < floor:
+        return Evidence(profile.slug, 0.0, 0.0, explained_, None)
     best = 0.0
     best_cov = 0.0
     best_facet: Facet | None = None
-    best_words: list[str] = []
-    for facet in profile.facets:
-        if facet.kind == "notes":
-            continue
-        cov, words = facet.coverage(subject)
+    for facet in profile.scored:
+        cov = facet.coverage(subject)
         if cov <= 0.0:
             continue
-        value = cov * min(1.0, facet.total / FACET_REFERENCE_WEIGHT)
+        value = cov * facet.size
         if value > best:
-            best, best_cov, best_facet, best_words = value, cov, facet, words
-    if best <= 0.0:
-        return Evidence(profile.slug, 0.0, 0.0, 0.0, None, ())
-    explained, explains = explained_share(subject.subject, profile, weights)
+            best, best_cov, best_facet = value, cov, facet
+    if best_facet is None:
+        return Evidence(profile.slug, 0.0, 0.0, explained_, None)
     # Both must hold: the commitment's words are in the document, and the document is about little else.
-    value = 100.0 * _combine(best, explained)
-    return Evidence(profile.slug, round(value, 1), best_cov, explained, best_facet, tuple(best_words), explains)
+    value = 100.0 * _combine(best, explained_)
+    return Evidence(profile.slug, round(value, 1), best_cov, explained_, best_facet, subject, explains)
 
 
 def _combine(facet: float, explained: float) -> float:
@@ -526,19 +596,67 @@ def _combine(facet: float, explained: float) -> float:
     return 1.0 / (FACET_SHARE / facet + (1.0 - FACET_SHARE) / explained)
 
 
-def candidates(terms: Iterable[str], index: Mapping[str, Sequence[tuple[str, float]]]) -> dict[str, float]:
-    """slug -> the summed weight of the document's terms in its profile: an upper bound that prunes."""
-    acc: dict[str, float] = {}
-    for term in terms:
-        for slug, w in index.get(term, ()):
-            acc[slug] = acc.get(slug, 0.0) + w
-    return acc
+def explained_all(units: WeighedUnits, owners: Owners) -> dict[str, tuple[float, frozenset[str]]]:
+    """slug -> `explained_share(units, profile)` for every commitment that explains anything, in one pass over the
+    subject's units through the inverted index (the same credits as `explained_share`)."""
+    total = 0.0
+    got: dict[str, float] = {}
+    explains: dict[str, list[str]] = {}
+    whole_of, inner_of = owners.whole, owners.inner
+    for unit, w, part_weights in units:
+        total += w
+        term = unit.term
+        full = whole_of.get(term, _NOBODY)
+        for slug in full:
+            got[slug] = got.get(slug, 0.0) + w
+            explains.setdefault(slug, []).append(term)
+        for slug in inner_of.get(term, _NOBODY) - full:
+            got[slug] = got.get(slug, 0.0) + w * PARTS_CREDIT
+            explains.setdefault(slug, []).append(term)
+        if unit.parts:
+            total_parts = sum(part_weights)
+            if total_parts <= 0.0:
+                continue
+            shares: dict[str, float] = {}
+            hit: dict[str, set[int]] = {}
+            for i, p in enumerate(unit.parts):
+                for slug in whole_of.get(p, _NOBODY):
+                    hit.setdefault(slug, set()).add(i)
+            for i, j in enumerate(unit.joins):
+                for slug in whole_of.get(j, _NOBODY):
+                    hit.setdefault(slug, set()).update((i, i + 1))
+            for slug, idx in hit.items():
+                if slug in full or slug in inner_of.get(term, _NOBODY):
+                    continue
+                share = sum(part_weights[i] for i in idx if part_weights[i] >= PART_MINIMUM) / total_parts
+                if share > 0.0:
+                    shares[slug] = share
+            for slug, share in shares.items():
+                got[slug] = got.get(slug, 0.0) + (w if share >= 1.0 else w * PARTS_CREDIT * share)
+                explains.setdefault(slug, []).append(term)
+    if total <= 0.0:
+        return {}
+    return {slug: (g / total, frozenset(explains[slug])) for slug, g in got.items()}
 
 
-def build_index(profiles: Mapping[str, Profile], minimum: float = 0.05) -> dict[str, tuple[tuple[str, float], ...]]:
-    index: dict[str, list[tuple[str, float]]] = {}
+@dataclass(frozen=True, slots=True)
+class Owners:
+    """term -> the commitments whose descriptions hold it as a word or concept (`whole`), or only inside a
+    compound (`inner`)."""
+
+    whole: Mapping[str, frozenset[str]]
+    inner: Mapping[str, frozenset[str]]
+
+
+_NOBODY: frozenset[str] = frozenset()
+
+
+def build_owners(profiles: Mapping[str, Profile]) -> Owners:
+    whole: dict[str, set[str]] = {}
+    inner: dict[str, set[str]] = {}
     for slug, profile in profiles.items():
-        for term, w in profile.terms.items():
-            if w >= minimum:
-                index.setdefault(term, []).append((slug, w))
-    return {k: tuple(v) for k, v in index.items()}
+        for term in profile.whole:
+            whole.setdefault(term, set()).add(slug)
+        for term in profile.inner:
+            inner.setdefault(term, set()).add(slug)
+    return Owners({t: frozenset(v) for t, v in whole.items()}, {t: frozenset(v) for t, v in inner.items()})
