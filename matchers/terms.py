@@ -58,6 +58,7 @@ kabinet regering kamerstuk kamerstukken memorie toelichting nota verslag besluit
 overweging nemen strekkende verandering aanpassing invoering inwerkingtreding tijdstip vaststelling kamer
 vergaderjaar nr nummer jaar datum stand zaken aanbieding reactie kabinetsreactie kamerbrief
 januari februari maart april mei juni juli augustus september oktober november december
+begrotingsstaat begrotingsstaten
 """
 RECORD_WORDS = frozenset(_RECORD_WORD_TEXT.split())
 
@@ -158,15 +159,13 @@ def _heads(head: str) -> list[str]:
 
 def _split_loosely(word: str) -> tuple[str, ...] | None:
     """A two-part compound of which one long part is a known word and the other, at least six letters, is not
-    ("geschil" + "beslechting", "waarborg" + "functie"): policy words too rare for any list."""
+    ("geschil" + "beslechting", "waarborg" + "functie"): policy words too rare for any list. The cut falls
+    where the parts are written, linking letters and all ("staats" + "secretarissen")."""
     lexicon = _parts_lexicon()
     for cut in range(len(word) - _LOOSE_PART, _LOOSE_PART - 1, -1):
-        tail = word[cut:]
-        for h in _heads(word[:cut]):
-            if len(h) < _LOOSE_PART - 1:
-                continue
-            if (h in lexicon) != (tail in lexicon):
-                return (h, tail)
+        head, tail = word[:cut], word[cut:]
+        if (head in lexicon) != (tail in lexicon):
+            return (head, tail)
     return None
 
 
