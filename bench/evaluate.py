@@ -47,9 +47,9 @@ PARTS = ("tune", "heldout", "legacy")
 # that a change that makes it worse fails. Before the evidence matcher, on the same parts: tune 0.748/0.478,
 # held out 0.733/0.583 (legacy 1.000/1.000, the set it was written against).
 FLOORS: dict[str, tuple[float, float]] = {
-    "tune": (0.97, 0.80),
+    "tune": (0.97, 0.82),
     "heldout": (0.85, 0.65),
-    "legacy": (0.98, 0.94),
+    "legacy": (0.98, 0.97),
 }
 
 

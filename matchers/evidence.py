@@ -97,6 +97,7 @@ class TextTerms:
     words: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)  # term -> the word
     years: frozenset[str] = frozenset()
     ordinals: frozenset[str] = frozenset()
+    text: str = ""  # the normalized text itself
 
     @property
     def terms(self) -> frozenset[str]:
@@ -199,7 +200,7 @@ def text_terms(normalized: str) -> TextTerms:
             found.setdefault(p, word)
         units.append(Unit(s, parts, joins, word, laws[i][1]))
     return TextTerms(tuple(units), frozenset(whole), frozenset(inner - whole), found, frozenset(years),
-                     frozenset(ordinals))
+                     frozenset(ordinals), normalized)
 
 
 def vocabulary_spans(stems: tuple[str, ...]) -> list[tuple[int, int, str]]:
@@ -304,6 +305,7 @@ class Facet:
     by_key: Mapping[str, tuple[int, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     size: float = 1.0  # a facet too light to identify anything on its own counts in proportion to its weight
+    name: str = ""  # a law's name ("wet op de politieke partijen"): written out whole, it names the law
 
     def coverage(self, subject: Subject) -> float:
         """The share of the facet's weight the document holds. Words only in the context (a letter's carrier
@@ -355,6 +357,13 @@ class Facet:
             if credit > 0.0:
                 out.append((i, credit))
         return out
+
+
+def _is_law_name(text: str) -> bool:
+    """Whether a normalized description is a law's name: "wet op de politieke partijen", "kieswet",
+    "wet versterking waarborgfunctie awb" (at least two words, starting with "wet" or ending in -wet)."""
+    words = text.split()
+    return len(words) >= 2 and len(words) <= 10 and (words[0] in ("wet", "rijkswet") or words[-1].endswith("wet"))
 
 
 def _facet_keys(units: tuple[Unit, ...], joined: tuple[tuple[int, str], ...]) -> dict[str, tuple[int, ...]]:
@@ -470,9 +479,10 @@ def compile_profiles(catalog: Catalog) -> tuple[dict[str, Profile], Weights]:
             joined = tuple((i, stem(a.word + b.word)) for i, (a, b) in enumerate(itertools.pairwise(tt.units))
                            if not a.term.startswith("=") and not b.term.startswith("=") and " " not in a.word + b.word)
             by_key = _facet_keys(tt.units, joined)
+            name = tt.text if kind in ("title", "alias", "record") and _is_law_name(tt.text) else ""
             compiled.append(Facet(kind, label, tt.units, unit_weights, tuple(weights.parts(u) for u in tt.units),
                                   sum(unit_weights), tt.years, ordinals, chambers, joined, frozenset(by_key), by_key,
-                                  min(1.0, sum(unit_weights) / FACET_REFERENCE_WEIGHT)))
+                                  min(1.0, sum(unit_weights) / FACET_REFERENCE_WEIGHT), name))
             whole.update(tt.whole)
             inner.update(tt.inner)
             for term, word in tt.words.items():
@@ -541,7 +551,7 @@ class Subject:
 def _merge(a: TextTerms, b: TextTerms) -> TextTerms:
     whole = a.whole | b.whole
     return TextTerms(a.units + b.units, whole, (a.inner | b.inner) - whole, {**b.words, **a.words},
-                     a.years | b.years, a.ordinals | b.ordinals)
+                     a.years | b.years, a.ordinals | b.ordinals, f"{a.text} | {b.text}")
 
 
 def weighed_units(subject: TextTerms, weights: Weights) -> WeighedUnits:
@@ -593,6 +603,8 @@ def score(subject: Subject, profile: Profile, weights: Weights, floor: float = 0
         if cov <= 0.0:
             continue
         value = cov * facet.size
+        if facet.name and facet.size < 1.0 and f" {facet.name} " in f" {subject.subject.text} ":
+            value = cov  # the law's whole name, written out, names it however common its words are
         if value > best:
             best, best_cov, best_facet = value, cov, facet
     if best_facet is None:

@@ -145,7 +145,7 @@ def test_behandeld_dossier_of_a_staatsblad_law() -> None:
 def test_text_match_reason_names_the_words_and_where_they_come_from() -> None:
     [m] = match(tk("Memorie van toelichting", "Regels over lobbyactiviteiten (Wet lobbyregister)", dossier="37100"))
     assert (m.slug, m.via, m.stage, m.confident) == ("lobbyregister", "title", Stage.INGEDIEND, True)
-    assert m.reason.startswith("lobbyregister — from the title 'lobbyregister' (score ")
+    assert m.reason.startswith("lobbyregister — from alias 'Wet lobbyregister' (score 100)")
     assert "; Memorie van toelichting means the bill was sent to the Kamer" in m.reason
 
 
