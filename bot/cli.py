@@ -25,7 +25,7 @@ from bot.pipeline import PollResult
 from matchers.catalog import Catalog, CatalogError, load_catalog
 from matchers.deadlines import dutch_date
 from matchers.stages import DUTCH, Stage
-from storage.catalog_repo import CommitmentView, commitment_views, sync_catalog
+from storage.catalog_repo import CommitmentView, commitment_views, history, sync_catalog
 from storage.db import make_engine, migrate, session_scope, utcnow
 from storage.models import EventRow, SourceStateRow
 
@@ -136,10 +136,12 @@ def cmd_show(app: App, args: argparse.Namespace) -> int:
             select(EventRow).where(EventRow.slug == args.slug, col(EventRow.status).in_(("published", "retracted")))
             .order_by(col(EventRow.detected_at), col(EventRow.id))
         ).all()
+        past = history(session, args.slug)
     view = views[0]
     timeline = [e.payload | {"status": e.status} for e in events]
     if args.json:
-        app.print_json(view.summary() | {"promises": _promise_json(view), "timeline": timeline})
+        app.print_json(view.summary() | {"promises": _promise_json(view), "timeline": timeline,
+                                         "history": [h.as_json() for h in past]})
         return EXIT_OK
     out = app.out
     out.write(f"{view.title}\n  slug: {view.slug}   soort: {view.kind}   ministerie: {view.ministry}\n")
@@ -153,6 +155,13 @@ def cmd_show(app: App, args: argparse.Namespace) -> int:
         when = p.as_written or "geen termijn"
         state = "gehouden" if p.kept else ("te laat" if p.overdue else "open")
         out.write(f"  - {p.letter} r.{p.line}: {when} → {DUTCH[p.stage]} [{state}]\n    “{p.quote}”\n")
+    out.write("\nGeschiedenis (wat het record al liet zien voordat wetwacht het volgde):\n")
+    if not past:
+        out.write("  (niets gevonden)\n")
+    for h in past:
+        when = h.date.isoformat() if h.date else "zonder datum"
+        stage_text = f"  → {DUTCH[h.stage]}" if h.stage else ""
+        out.write(f"  {when}  {h.id}  {h.kind}{stage_text}\n      {h.title}  {h.url or ''}\n")
     out.write("\nTijdlijn:\n")
     if not timeline:
         out.write("  (nog geen gebeurtenissen)\n")

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import novelty
 from bot.locks import advisory_lock
 from matchers.catalog import Catalog
 from matchers.engine import Match, match_document
@@ -33,7 +34,7 @@ from matchers.events import (
 from matchers.stages import DUTCH, RANK, Stage
 from sources.base import Document, Entity, Page, Source, SourceError
 from sources.tk_resolve import resolve, version_pending
-from storage.catalog_repo import COUNTING_EVIDENCE, runtime_catalog, stages_reached
+from storage.catalog_repo import COUNTING_EVIDENCE, HISTORY_EVIDENCE, runtime_catalog, stages_reached
 from storage.db import session_scope
 from storage.models import (
     AuditRow,
@@ -50,12 +51,25 @@ from storage.models import (
     SubscriptionRow,
     TkEntityRow,
     TkPendingRow,
+    TkWaitingRow,
 )
 
 log = logging.getLogger(__name__)
 # How long a new Tweede Kamer Document waits for its DocumentVersie before it is matched without it. The two
 # normally come in the same poll; an hour covers a feed that lags between categories.
 PENDING_GRACE = dt.timedelta(hours=1)
+# How many polls a missing Tweede Kamer entity is asked for before what waits for it is matched without it.
+MAX_FETCH_ATTEMPTS = 24
+# At most this many missing entities are fetched in one poll (each is one paced request); the rest wait.
+FETCH_BUDGET = 200
+# Which relations of a waiting entity must be stored before it can be resolved into its document.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "Besluit": ("zaak",),
+    "Document": ("kamerstukdossier", "zaak"),
+    "DocumentVersie": ("document",),
+    "Zaak": ("kamerstukdossier",),
+}
+DOCUMENT_MAKERS = frozenset({"Besluit", "Document", "DocumentVersie"})
 Clock = Callable[[], dt.datetime]
 
 
@@ -73,6 +87,8 @@ class PollResult:
     error: str | None = None
     duration_ms: int = 0
     skipped: bool = False
+    history: int = 0  # documents stored as history (the past shown again), without events
+    fetched: int = 0  # missing entities fetched from the entity endpoint
 
 
 @dataclass
@@ -83,12 +99,16 @@ class _PageContext:
     links: dict[str, frozenset[str]]
     zaken: dict[str, frozenset[str]]
     rejected: frozenset[tuple[str, str]]
-    make_events: bool
+    make_events: bool  # False at a source's very first poll under WETWACHT_START=now: everything is backlog
     now: dt.datetime
     events: int = 0
-    installed_at: dt.datetime | None = None
+    horizon: dt.datetime | None = None  # from when on the record is news (bot.novelty)
+    fetched: bool = False  # the entities being stored were fetched because something refers to them
+    can_fetch: bool = False  # the source can fetch a missing entity (so what refers to one waits for it)
     entity_cache: dict[str, Entity | None] = field(default_factory=dict)
-    backlog: set[str] = field(default_factory=set)  # keys of documents that are old re-emissions: no events
+    history: int = 0
+    shown_again: int = 0
+    doubtful: list[tuple[Document, Match]] = field(default_factory=list)  # doubtful matches read as history
 
 
 def _hash(value: Any) -> str:
@@ -137,6 +157,14 @@ class Pipeline:
                 return PollResult(source=source.name, skipped=True)
             return await self._poll_source(source)
 
+    def horizon(self, installed_at: dt.datetime | None) -> dt.datetime | None:
+        """From when on a source's record is news: its installation under WETWACHT_START=now (None before
+        the first poll is over), or the start date of a backfill (bot.novelty)."""
+        if self.start == "now":
+            return installed_at
+        start = self.start if isinstance(self.start, dt.date) else dt.date.fromisoformat(str(self.start))
+        return dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+
     async def _poll_source(self, source: Source) -> PollResult:
         result = PollResult(source=source.name)
         started = time.monotonic()
@@ -150,14 +178,21 @@ class Pipeline:
             session.add(state)
         # Under WETWACHT_START=now whatever a source holds at its very first poll is backlog: no events.
         make_events = not (first_poll and self.start == "now")
+        if first_poll:
+            log.info("installing source %s: %s", source.name,
+                     "finding where its record ends now (no backlog, no flood)" if self.start == "now"
+                     else f"reading everything since {self.start}")
+        horizon = self.horizon(installed_at or (poll_started if make_events else None))
         try:
+            can_fetch = getattr(source, "entity", None) is not None
             async for page in source.pages(cursor):
-                self._ingest(source.name, page, make_events, installed_at, result)
+                self._ingest(source.name, page, make_events, horizon, result, can_fetch=can_fetch)
         except SourceError as exc:
             result.ok = False
             result.error = f"{type(exc).__name__}: {exc}"
             log.warning("poll %s failed after %d pages: %s", source.name, result.pages, result.error)
         if result.ok and make_events and source.name == "tk":  # under the tk lock: one replica at a time
+            await self._fetch_missing(source, horizon, result)
             self._release_pending(result)
         result.duration_ms = int((time.monotonic() - started) * 1000)
         with session_scope(self.engine) as session:
@@ -177,9 +212,9 @@ class Pipeline:
             state.last_duration_ms = result.duration_ms
             self._health_notice(session, state)
             session.add(state)
-        log.info("poll %s ok=%s pages=%d requests=%d items=%d documents=%d events=%d ms=%d", source.name,
-                 result.ok, result.pages, result.requests, result.items, result.documents, result.events,
-                 result.duration_ms)
+        log.info("poll %s ok=%s pages=%d requests=%d items=%d documents=%d events=%d history=%d fetched=%d ms=%d",
+                 source.name, result.ok, result.pages, result.requests, result.items, result.documents,
+                 result.events, result.history, result.fetched, result.duration_ms)
         return result
 
     def _health_notice(self, session: Session, state: SourceStateRow) -> None:
@@ -203,25 +238,42 @@ class Pipeline:
         for user_id in self.maintainers:
             session.add(NoticeRow(kind=kind, subject=state.name, text=text, recipient=str(user_id), created_at=now))
 
-    def _ingest(self, name: str, page: Page, make_events: bool, installed_at: dt.datetime | None,
-                result: PollResult) -> None:
+    def _ingest(self, name: str, page: Page, make_events: bool, horizon: dt.datetime | None,
+                result: PollResult, *, can_fetch: bool = False) -> None:
         with session_scope(self.engine) as session:
             ctx = self._context(session, make_events)
-            ctx.installed_at = installed_at
-            documents = list(page.documents)
+            ctx.horizon = horizon
+            ctx.can_fetch = can_fetch and make_events
+            documents: list[tuple[Document, str | None]] = [(doc, None) for doc in page.documents]
             if page.entities:
                 documents.extend(self._store_entities(ctx, page.entities))
-            for doc in documents:
-                if self._store_document(ctx, doc):
+            for doc, origin in documents:
+                if origin is None:
+                    origin = self._document_origin(ctx, doc)
+                stored = self._store_document(ctx, doc, origin)
+                if stored is not None:
                     result.documents += 1
-                    self._match(ctx, doc)
+                    self._match(ctx, doc, news=stored == novelty.NEWS and ctx.make_events)
             state = session.get(SourceStateRow, name) or SourceStateRow(name=name)
             state.cursor = page.cursor
             session.add(state)
+        if ctx.shown_again:
+            log.info("%d entities never seen before but old by their own dates (a re-emission of old data): "
+                     "stored as history, without events", ctx.shown_again)
         result.pages += 1
         result.requests += page.requests
         result.items += len(page.entities) + len(page.documents)
         result.events += ctx.events
+        result.history += ctx.history
+
+    def _document_origin(self, ctx: _PageContext, doc: Document) -> str:
+        """News or history for a document a source yields itself (KOOP, and every source of documents)."""
+        if not ctx.make_events:
+            return novelty.first_poll().origin
+        row = ctx.session.get(DocumentRow, doc.key)
+        if row is not None:
+            return novelty.stored(row.origin).origin
+        return novelty.koop_record(doc, horizon=ctx.horizon).origin
 
     def _context(self, session: Session, make_events: bool) -> _PageContext:
         catalog = runtime_catalog(session, self.base_catalog)
@@ -240,11 +292,22 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------ entities (TK)
 
-    def _store_entities(self, ctx: _PageContext, entities: Iterable[Entity]) -> list[Document]:
-        """Upsert SyncFeed entities; return the documents whose entity changed in a way that matters.
-        A re-emitted entity with the same content (a bulk data correction) changes nothing."""
+    def _entity_origin(self, ctx: _PageContext, entity: Entity) -> str:
+        if ctx.fetched:
+            return novelty.read_as_history().origin
+        if not ctx.make_events:
+            return novelty.first_poll().origin
+        verdict = novelty.tk_entity(entity, horizon=ctx.horizon)
+        if not verdict.news and not entity.deleted:
+            ctx.shown_again += 1
+        return verdict.origin
+
+    def _store_entities(self, ctx: _PageContext, entities: Iterable[Entity]) -> list[tuple[Document, str | None]]:
+        """Upsert SyncFeed entities; return the documents whose entity changed in a way that matters, with
+        their origin (news or history). A re-emitted entity with the same content (a bulk data correction)
+        changes nothing. An entity that refers to one never stored (a vote on a zaak from before the
+        installation) waits for it: `_fetch_missing` fetches it in the same poll, or it arrives later."""
         changed: list[Entity] = []
-        old: set[str] = set()
         new: set[str] = set()
         for entity in entities:
             row = ctx.session.get(TkEntityRow, entity.guid)
@@ -253,11 +316,8 @@ class Pipeline:
                 continue
             if row is None:
                 new.add(entity.guid)
-            if row is None and self._reemitted(ctx, entity):
-                old.add(entity.guid)
-            if row is None:
                 row = TkEntityRow(guid=entity.guid, category=entity.category, updated=entity.updated,
-                                  content_hash=digest)
+                                  content_hash=digest, origin=self._entity_origin(ctx, entity))
             if entity.deleted:
                 # A delete marker carries no body: keep the last known fields so the document can still be
                 # identified (and its event marked retracted).
@@ -273,27 +333,175 @@ class Pipeline:
             ctx.entity_cache[entity.guid] = _entity_from_row(row)
             changed.append(ctx.entity_cache[entity.guid])  # type: ignore[arg-type]
         ctx.session.flush()
-        documents: list[Document] = []
-        lookup: Callable[[str], Entity | None] = lambda guid: self._lookup(ctx, guid)  # noqa: E731
+        ready = self._arrived(ctx, [e.guid for e in changed])
         for entity in changed:
-            if entity.category == "Document" and entity.guid in new and version_pending(entity, lookup):
+            if entity.category in DOCUMENT_MAKERS and not entity.deleted and ctx.can_fetch and \
+                    self._wait_for_missing(ctx, entity):
+                ready.pop(entity.guid, None)
+                continue
+            if entity.category in DOCUMENT_MAKERS:
+                ready.setdefault(entity.guid, entity)
+        documents: list[tuple[Document, str | None]] = []
+        for entity in ready.values():
+            if entity.category == "Document" and entity.guid in new and version_pending(entity, self._lookup_in(ctx)):
                 # A new Document's version (which carries its kst id) comes in the next category of the
                 # same poll, and resolves it then. Resolved now, it would lack its Kamerstuk identity and its
                 # KOOP twin could not join its event: one real-world event would become two. If the version
                 # never comes, `_release_pending` matches the document as it is after PENDING_GRACE.
-                if ctx.make_events and entity.guid not in old and ctx.session.get(TkPendingRow, entity.guid) is None:
+                if ctx.make_events and ctx.session.get(TkPendingRow, entity.guid) is None and \
+                        self._origin_of(ctx, entity.guid) == novelty.NEWS:
                     ctx.session.add(TkPendingRow(guid=entity.guid, since=ctx.now))
                 continue
-            doc = resolve(entity, lookup)
+            if self._waiting(ctx, self._subject(ctx, entity)):
+                continue  # its document waits for something else it refers to
+            doc = resolve(entity, self._lookup_in(ctx))
+            if doc is None:
+                continue
+            documents.append((doc, self._origin_of(ctx, doc.guid or entity.guid)))
+            if doc.guid and (pending := ctx.session.get(TkPendingRow, doc.guid)) is not None:
+                ctx.session.delete(pending)  # its version came (or the document changed): resolved now
+        return documents
+
+    def _lookup_in(self, ctx: _PageContext) -> Callable[[str], Entity | None]:
+        return lambda guid: self._lookup(ctx, guid)
+
+    def _origin_of(self, ctx: _PageContext, guid: str) -> str:
+        """The origin of a document made from entity `guid`: the document's when it is stored (it keeps what
+        it was when first seen), else its entity's."""
+        row = ctx.session.get(TkEntityRow, guid)
+        return row.origin if row is not None else novelty.NEWS
+
+    def _subject(self, ctx: _PageContext, entity: Entity) -> str:
+        """The entity whose document `entity` makes: a DocumentVersie makes its Document's."""
+        if entity.category == "DocumentVersie":
+            parents = entity.refs.get("document", ())
+            return parents[0] if parents else entity.guid
+        return entity.guid
+
+    @staticmethod
+    def _waiting(ctx: _PageContext, guid: str) -> bool:
+        return ctx.session.exec(select(TkWaitingRow).where(TkWaitingRow.waiter == guid)).first() is not None
+
+    def _missing_refs(self, ctx: _PageContext, entity: Entity) -> list[str]:
+        missing = []
+        for relation in NEEDS.get(entity.category, ()):
+            for guid in entity.refs.get(relation, ()):
+                if self._lookup(ctx, guid) is None:
+                    missing.append(guid)
+        return missing
+
+    def _wait_for_missing(self, ctx: _PageContext, entity: Entity) -> bool:
+        """Record what `entity` refers to and wetwacht has never stored; True when it must wait."""
+        missing = self._missing_refs(ctx, entity)
+        for guid in missing:
+            if ctx.session.get(TkWaitingRow, (guid, entity.guid)) is None:
+                ctx.session.add(TkWaitingRow(missing=guid, waiter=entity.guid, since=ctx.now))
+        if missing:
+            ctx.session.flush()
+        return bool(missing)
+
+    def _arrived(self, ctx: _PageContext, guids: Iterable[str]) -> dict[str, Entity]:
+        """Entities that were waited for are stored now: what waited for them waits for what *they* refer to
+        (a zaak's dossier), or is ready. Returns the ready waiters."""
+        ready: dict[str, Entity] = {}
+        for guid in guids:
+            rows = list(ctx.session.exec(select(TkWaitingRow).where(TkWaitingRow.missing == guid)))
+            if not rows:
+                continue
+            arrived = self._lookup(ctx, guid)
+            further = self._missing_refs(ctx, arrived) if arrived is not None and not arrived.deleted else []
+            for row in rows:
+                ctx.session.delete(row)
+                for other in further:
+                    if ctx.session.get(TkWaitingRow, (other, row.waiter)) is None:
+                        ctx.session.add(TkWaitingRow(missing=other, waiter=row.waiter, since=row.since))
+            ctx.session.flush()
+            for row in rows:
+                if not self._waiting(ctx, row.waiter) and (waiter := self._lookup(ctx, row.waiter)) is not None:
+                    ready[waiter.guid] = waiter
+        return ready
+
+    async def _fetch_missing(self, source: Source, horizon: dt.datetime | None, result: PollResult) -> None:
+        """Fetch, from the SyncFeed entity endpoint, the entities that stored ones refer to and wetwacht has
+        never seen (a zaak from before the installation, its dossier), store them as history and resolve what
+        waited for them, in the same poll. A failed fetch stays pending for the next poll; an entity the
+        endpoint does not know, or one asked for `MAX_FETCH_ATTEMPTS` times, releases its waiters as they are."""
+        fetch_entity = getattr(source, "entity", None)
+        if fetch_entity is None:
+            return
+        budget = FETCH_BUDGET
+        failed: set[str] = set()
+        while budget > 0:
+            with session_scope(self.engine) as session:
+                wanted = [guid for guid in session.exec(
+                    select(TkWaitingRow.missing).distinct().order_by(col(TkWaitingRow.missing)))
+                    if guid not in failed][:budget]
+            if not wanted:
+                return
+            for guid in wanted:
+                budget -= 1
+                entity: Entity | None = None
+                error: str | None = None
+                try:
+                    entity = await fetch_entity(guid)
+                except SourceError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                result.requests += 1
+                with session_scope(self.engine) as session:
+                    ctx = self._context(session, make_events=True)
+                    ctx.horizon = horizon
+                    ctx.can_fetch = True
+                    if error is not None:
+                        failed.add(guid)
+                        if self._fetch_failed(ctx, guid, error):
+                            continue
+                        entity = None  # asked too often: release its waiters as they are
+                    if entity is None:
+                        documents = self._release_waiters(ctx, guid)
+                    else:
+                        result.fetched += 1
+                        ctx.fetched = True
+                        documents = self._store_entities(ctx, [entity])
+                        ctx.fetched = False
+                    for doc, origin in documents:
+                        stored = self._store_document(ctx, doc, origin or novelty.NEWS)
+                        if stored is not None:
+                            result.documents += 1
+                            self._match(ctx, doc, news=stored == novelty.NEWS)
+                    result.events += ctx.events
+                    result.history += ctx.history
+
+    def _fetch_failed(self, ctx: _PageContext, guid: str, error: str) -> bool:
+        """Count a failed fetch; True while it will be tried again at the next poll."""
+        rows = list(ctx.session.exec(select(TkWaitingRow).where(TkWaitingRow.missing == guid)))
+        attempts = max((r.attempts for r in rows), default=0) + 1
+        for row in rows:
+            row.attempts, row.last_error = attempts, error
+            ctx.session.add(row)
+        if attempts < MAX_FETCH_ATTEMPTS:
+            log.warning("Tweede Kamer entity %s could not be fetched (attempt %d of %d, again at the next poll): "
+                        "%s", guid, attempts, MAX_FETCH_ATTEMPTS, error)
+            return True
+        log.warning("Tweede Kamer entity %s could not be fetched %d times: what waits for it is matched without "
+                    "it. Last error: %s", guid, attempts, error)
+        return False
+
+    def _release_waiters(self, ctx: _PageContext, guid: str) -> list[tuple[Document, str | None]]:
+        """The entity endpoint does not know `guid` (or gave up on it): its waiters resolve as they are."""
+        rows = list(ctx.session.exec(select(TkWaitingRow).where(TkWaitingRow.missing == guid)))
+        for row in rows:
+            ctx.session.delete(row)
+        ctx.session.flush()
+        log.info("Tweede Kamer entity %s is not available; %d entities that refer to it are matched without it",
+                 guid, len(rows))
+        documents: list[tuple[Document, str | None]] = []
+        for row in rows:
+            waiter = self._lookup(ctx, row.waiter)
+            if waiter is None or self._waiting(ctx, row.waiter) or self._waiting(ctx, self._subject(ctx, waiter)):
+                continue
+            doc = resolve(waiter, self._lookup_in(ctx))
             if doc is not None:
-                documents.append(doc)
-                if doc.guid and (pending := ctx.session.get(TkPendingRow, doc.guid)) is not None:
-                    ctx.session.delete(pending)  # its version came (or the document changed): resolved now
-                if entity.guid in old:
-                    ctx.backlog.add(doc.key)
-        if old:
-            log.info("%d entities never seen before but last changed before wetwacht was installed: a bulk "
-                     "re-emission of old data, stored without events", len(old))
+                documents.append((doc, self._origin_of(ctx, doc.guid or waiter.guid)))
         return documents
 
     def _release_pending(self, result: PollResult) -> None:
@@ -312,19 +520,16 @@ class Pipeline:
                 if entity is None:
                     continue
                 doc = resolve(entity, lambda guid: self._lookup(ctx, guid))
-                if doc is not None and self._store_document(ctx, doc):
+                if doc is None:
+                    continue
+                stored = self._store_document(ctx, doc, self._origin_of(ctx, entity.guid))
+                if stored is not None:
                     released += 1
                     result.documents += 1
-                    self._match(ctx, doc)
+                    self._match(ctx, doc, news=stored == novelty.NEWS)
             result.events += ctx.events
         log.warning("%d of %d waiting Tweede Kamer document(s) matched without their DocumentVersie, which "
                     "did not come within %s", released, len(due), PENDING_GRACE)
-
-    def _reemitted(self, ctx: _PageContext, entity: Entity) -> bool:
-        """An entity we never saw whose own change time lies before the installation: under
-        WETWACHT_START=now it is backlog that a data correction re-emitted, not news."""
-        return (self.start == "now" and not entity.deleted and ctx.installed_at is not None
-                and entity.changed is not None and entity.changed < ctx.installed_at)
 
     def _lookup(self, ctx: _PageContext, guid: str) -> Entity | None:
         if guid not in ctx.entity_cache:
@@ -334,19 +539,20 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------- documents
 
-    def _store_document(self, ctx: _PageContext, doc: Document) -> bool:
-        """Upsert a document; True when it is new or changed in a way that matters."""
+    def _store_document(self, ctx: _PageContext, doc: Document, origin: str) -> str | None:
+        """Upsert a document. Returns its origin (news or history: what it was when first seen, `origin`
+        for a new one) when it is new or changed in a way that matters, else None."""
         digest = _document_hash(doc)
         row = ctx.session.get(DocumentRow, doc.key)
         if row is not None and row.content_hash == digest:
             row.last_seen = ctx.now
             ctx.session.add(row)
-            return False
+            return None
         was_deleted = row.deleted if row is not None else False
         if row is None:
             row = DocumentRow(key=doc.key, source=doc.source, upstream_id=doc.id, entity=doc.entity,
                               kind=doc.kind, title=doc.title, content_hash=digest, first_seen=ctx.now,
-                              last_seen=ctx.now)
+                              last_seen=ctx.now, origin=origin)
         row.guid, row.entity, row.kind, row.title = doc.guid, doc.entity, doc.kind, doc.title
         row.kst, row.dossier, row.ondernummer, row.zaak = doc.kst, doc.dossier, doc.ondernummer, doc.zaak
         row.chamber, row.date, row.modified, row.url = doc.chamber, doc.date, doc.modified, doc.url
@@ -355,8 +561,12 @@ class Pipeline:
         ctx.session.flush()
         if doc.deleted and not was_deleted:
             self._retract(ctx, doc)
-            return False
-        return not doc.deleted
+            return None
+        if doc.deleted:
+            return None
+        if row.origin == novelty.HISTORY:
+            ctx.history += 1
+        return row.origin
 
     def _retract(self, ctx: _PageContext, doc: Document) -> None:
         """A document was withdrawn upstream. An event all of whose documents are withdrawn is retracted: it
@@ -389,21 +599,45 @@ class Pipeline:
         rows = ctx.session.exec(
             select(EvidenceRow).join(DocumentRow, col(DocumentRow.key) == col(EvidenceRow.document_key))
             .where(DocumentRow.kst == doc.kst, DocumentRow.key != doc.key,
-                   col(EvidenceRow.status).in_(COUNTING_EVIDENCE))
+                   col(EvidenceRow.status).in_((*COUNTING_EVIDENCE, HISTORY_EVIDENCE)))
         ).all()
         found: dict[str, Stage | None] = {}
         for ev in rows:
             found.setdefault(ev.slug, Stage(ev.stage) if ev.stage else None)
         return {doc.kst: found} if found else {}
 
-    def _match(self, ctx: _PageContext, doc: Document) -> None:
+    def _match(self, ctx: _PageContext, doc: Document, *, news: bool) -> None:
+        """Match a stored document. News makes evidence and events; history (backlog, the past shown again,
+        the installation history) makes evidence that sets the stage silently, confident matches only."""
         matches = match_document(doc, ctx.catalog, ctx.links, ctx.zaken, ctx.rejected, self._twins(ctx, doc))
         for m in matches:
             if (m.slug, doc.key) in ctx.rejected:
                 continue
             self._learn(ctx, doc, m)
-            if ctx.make_events and doc.key not in ctx.backlog:
+            if news:
                 self._evidence_and_event(ctx, doc, m)
+            else:
+                self._history_evidence(ctx, doc, m)
+
+    def _history_evidence(self, ctx: _PageContext, doc: Document, m: Match) -> None:
+        """Evidence from the past: it counts for the stage (forward only: the furthest stage wins) and shows
+        in `wetwacht show`, with no event and no delivery. A doubtful match is kept for the maintainers."""
+        if not m.confident:
+            ctx.doubtful.append((doc, m))
+            return
+        session = ctx.session
+        exists = session.exec(select(EvidenceRow).where(
+            EvidenceRow.slug == m.slug, EvidenceRow.document_key == doc.key)).first()
+        if exists is not None or session.get(CommitmentRow, m.slug) is None:
+            return
+        stage = effective_stage(doc, m.stage)
+        session.add(EvidenceRow(slug=m.slug, document_key=doc.key, stage=stage.value if stage else None,
+                                via=m.via, score=m.score, reason=m.reason, status=HISTORY_EVIDENCE, event_id=None,
+                                created_at=ctx.now))
+        session.flush()
+        current = ctx.reached.get(m.slug)
+        if stage is not None and (current is None or RANK[stage] > RANK[current]):
+            ctx.reached[m.slug] = stage
 
     def _learn(self, ctx: _PageContext, doc: Document, m: Match) -> None:
         if not m.learn_dossier or not m.confident:

@@ -14,9 +14,15 @@ Cursor: JSON ``{"modified": "2026-05-01", "seen": ["kst-36742-4@2025-05-13T09:12
 again. The version is the record's `datumTijdstipWijzigingExpression` (else its enrichment timestamp, else
 its modification date): a corrected publication is a new version and is read again.
 
-First run: with ``start="now"`` nothing older is backlog: the records of the overlap window are read only to
-fill `seen`, and one page without documents carries the cursor. With a date, everything modified since that
-date is read.
+First run: with ``start="now"`` everything older is backlog: the records of the overlap window are read to
+fill `seen`, and one page carries them with the cursor (the pipeline stores them as history, without events).
+With a date, everything modified since that date is read.
+
+History (`bot.history`): `dossier_query` asks for a dossier's whole record (both chambers' Kamerstukken, and
+what the Staatsblad and the Staatscourant say treats it, `w.behandeldDossier`), `opening_query` for the
+documents that open bills (Voorstel van wet, Koninklijke boodschap, Memorie van toelichting) published in a
+window, both by publication day (`dt.available`, "what was published since X") and before the installation
+day: what was published from that day on is the polls' to report. `search` reads one page of either.
 
 KOOP answers an unparsable query with HTTP 200 and a diagnostic instead of records; that is a `ParseError`
 with the diagnostic's message, never an empty result.
@@ -74,6 +80,32 @@ def build_query(since: dt.date, publications: Iterable[str] = PUBLICATIONS) -> s
     names = " OR ".join(f"w.publicatienaam=={cql_quote(p)}" for p in publications)
     return (f"c.product-area=={cql_quote('officielepublicaties')} AND ({names}) "
             f"AND dt.modified>={cql_quote(since.isoformat())} sortBy dt.modified/sort.ascending")
+
+
+# The KamerstukTypen (`w.subrubriek`) of the documents that open a bill in the Kamer (ob_sru.md lists the first
+# three); a Rijkswet's proposal is written out as such.
+OPENING_KINDS: tuple[str, ...] = ("Voorstel van wet", "Koninklijke boodschap", "Memorie van toelichting",
+                                  "Voorstel van rijkswet")
+
+
+def _before(until: dt.date) -> str:
+    return f"dt.available<={cql_quote((until - dt.timedelta(days=1)).isoformat())}"
+
+
+def dossier_query(dossier: str, until: dt.date) -> str:
+    """A dossier's record published before `until`: its Kamerstukken (both chambers keep the number) and the
+    publications that treat it (the law in the Staatsblad, an advice in the Staatscourant), oldest first."""
+    number = cql_quote(dossier)
+    return (f"c.product-area=={cql_quote('officielepublicaties')} AND (w.dossiernummer=={number} OR "
+            f"w.behandeldDossier=={number}) AND {_before(until)} sortBy dt.available/sort.ascending")
+
+
+def opening_query(since: dt.date, until: dt.date, kinds: Iterable[str] = OPENING_KINDS) -> str:
+    """The Kamerstukken that open bills, published from `since` up to (not including) `until`."""
+    names = " OR ".join(f"w.subrubriek=={cql_quote(k)}" for k in kinds)
+    return (f"c.product-area=={cql_quote('officielepublicaties')} AND w.publicatienaam=={cql_quote('Kamerstuk')} "
+            f"AND ({names}) AND dt.available>={cql_quote(since.isoformat())} AND {_before(until)} "
+            "sortBy dt.available/sort.ascending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +363,14 @@ class SruSource:
         response = await fetch(self.client, self.url, params=params, sleep=self.sleep)
         return parse_response(response.content, url=str(response.request.url))
 
+    async def search(self, query: str, start_record: int, *, pause: bool = True) -> SruResponse:
+        """One page of any query (the history reader's), paced like the polls unless `pause` is false."""
+        return await self._search(1 if pause else 0, query, start_record)
+
+    def done(self, response: SruResponse, start_record: int) -> bool:
+        """Whether `response`, read at `start_record`, was the last page of its query."""
+        return self._done(response, start_record)
+
     def _done(self, response: SruResponse, start_record: int) -> bool:
         if response.count == 0:
             return True
@@ -358,15 +398,19 @@ class SruSource:
             today = self.clock().date()
             state = _State(modified=today, seen={})
             requests = 0
+            backlog: dict[str, Document] = {}
             async for response, _ in self._read(today - self.overlap):
                 requests += 1
                 for record in response.records:
                     state.seen[record.key] = record.modified
                     if record.modified is not None and record.modified > state.modified:
                         state.modified = record.modified
+                    if wanted(record.document):
+                        backlog[record.document.id] = record.document  # the latest version of each
             self._prune(state, state.seen, final=True)
-            log.info("SRU starts at %s with %d records seen", state.modified, len(state.seen))
-            yield Page(cursor=state.encode(), requests=requests, caught_up=True)
+            log.info("SRU starts at %s with %d records seen (%d kept as backlog)", state.modified, len(state.seen),
+                     len(backlog))
+            yield Page(cursor=state.encode(), documents=tuple(backlog.values()), requests=requests, caught_up=True)
             return
         if cursor is None:
             assert isinstance(self.start, dt.date)

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from lxml import etree
 
-from sources.base import Entity, Page, ParseError, SourceError
+from sources.base import Entity, FetchError, Page, ParseError, SourceError
 from sources.http import Sleep, fetch
 
 log = logging.getLogger(__name__)
@@ -261,6 +261,47 @@ def parse_feed(content: bytes, *, url: str, category: str) -> FeedPage:
     return FeedPage(entries=tuple(entries), next_token=next_token, resume=resume)
 
 
+_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+
+
+def is_guid(value: str) -> bool:
+    """Whether `value` is an entity GUID (what may go into an `Entiteiten/<id>` URL)."""
+    return bool(_GUID.match(value))
+
+
+def _category(element_name: str) -> str:
+    # The payload's root element is the lower-camel-case entity name (`zaak`, `kamerstukdossier`,
+    # `documentVersie`); the feed's categories are the entity names (`Zaak`, `DocumentVersie`).
+    return element_name[:1].upper() + element_name[1:]
+
+
+def parse_entity_response(content: bytes, *, url: str) -> Entity:
+    """The body of `SyncFeed/2.0/Entiteiten/<id>`: one entity as XML. The entity element itself (its
+    category is its element name; it has no Atom `<updated>`, so its `tk:bijgewerkt` stands for it), or the
+    same wrapped in an Atom entry or a one-entry feed, as the feed carries it."""
+    root = parse_xml(content, url=url)
+    if root.tag == _FEED:
+        entries = root.findall(_ENTRY)
+        if len(entries) != 1:
+            raise ParseError(f"expected one entity, got a feed of {len(entries)} entries", url=url)
+        root = entries[0]
+    if root.tag == _ENTRY:
+        content_element = root.find(_CONTENT)
+        payload = next((e for e in content_element if isinstance(e.tag, str)), None) \
+            if content_element is not None else None
+        if payload is None:
+            raise ParseError("entity entry has no embedded entity", url=url,
+                             position=f"line {root.sourceline}, column 1")
+        return _parse_entity(root, _category(_local(str(payload.tag))), url=url).entity
+    if not str(root.tag).startswith("{" + TK_NS + "}"):
+        raise ParseError(f"expected a Tweede Kamer entity, got <{_local(str(root.tag))}>", url=url,
+                         position=f"line {root.sourceline}, column 1")
+    wrapper = etree.Element(_ENTRY)
+    holder = etree.SubElement(wrapper, _CONTENT)
+    holder.append(root)
+    return _parse_entity(wrapper, _category(_local(str(root.tag))), url=url).entity
+
+
 def encode_cursor(tokens: dict[str, str]) -> str:
     return json.dumps(tokens, separators=(",", ":"))
 
@@ -367,6 +408,32 @@ class SyncFeedSource:
                 yield Page(cursor=encode_cursor(tokens), entities=tuple(e.entity for e in page.entries),
                            requests=run.take())
         yield Page(cursor=encode_cursor(tokens), requests=run.take(), caught_up=True)
+
+    @property
+    def entity_base(self) -> str:
+        """The entity endpoint beside the feed: ``…/SyncFeed/2.0/Entiteiten``."""
+        base = self.url.rstrip("/")
+        return (base[: -len("/Feed")] if base.endswith("/Feed") else base.rpartition("/")[0]) + "/Entiteiten"
+
+    async def entity(self, guid: str, *, pause: bool = True) -> Entity | None:
+        """One entity from the entity endpoint (`Entiteiten/<guid>`), or None when the endpoint does not
+        know it (404 or 410: it will not come). Paced like the feed (`page_pause` before the request unless
+        `pause` is false); transient failures are retried by `fetch` and then raise `SourceError`."""
+        if not is_guid(guid):
+            raise SourceError(f"not an entity id: {guid[:80]!r}")
+        if pause:
+            await self.sleep(self.page_pause)
+        url = f"{self.entity_base}/{guid}"
+        try:
+            response = await fetch(self.client, url, sleep=self.sleep)
+        except FetchError as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        entity = parse_entity_response(response.content, url=url)
+        if entity.guid.lower() != guid.lower():
+            raise ParseError(f"asked for entity {guid}, got {entity.guid}", url=url)
+        return entity
 
     def _url(self, category: str, token: str | None) -> str:
         params = {"skiptoken": token, "category": category} if token else {"category": category}

@@ -16,9 +16,12 @@ from sqlmodel import Session, col, select
 from matchers.catalog import Catalog, Commitment, Kind, Promise
 from matchers.deadlines import Deadline
 from matchers.stages import Stage, furthest, keeps
-from storage.models import CommitmentRow, EventRow, EvidenceRow, LinkRow, PromiseRow, TermRow
+from storage.models import CommitmentRow, DocumentRow, EventRow, EvidenceRow, LinkRow, PromiseRow, TermRow
 
 COUNTING_EVIDENCE = ("auto", "confirmed")
+# Evidence from the record before the installation (or before a dossier was linked): it counts for the stage,
+# with no event.
+HISTORY_EVIDENCE = "history"
 
 
 def sync_catalog(session: Session, catalog: Catalog, now: dt.datetime) -> None:
@@ -160,18 +163,58 @@ class CommitmentView:
 
 
 def stages_reached(session: Session) -> dict[str, Stage]:
-    """Each commitment's furthest stage with evidence that counts (confident or confirmed, not retracted)."""
+    """Each commitment's furthest stage with evidence that counts: confident or confirmed with a published
+    event, or history (the record before the installation) whose document was not withdrawn."""
     reached: dict[str, list[Stage]] = {}
-    query = (
+    live = (
         select(EvidenceRow.slug, EvidenceRow.stage)
         .join(EventRow, col(EventRow.id) == col(EvidenceRow.event_id))
         .where(col(EvidenceRow.status).in_(COUNTING_EVIDENCE), col(EvidenceRow.stage).is_not(None),
                EventRow.status == "published")
     )
-    for slug, stage in session.exec(query).all():
-        if stage is not None:
-            reached.setdefault(slug, []).append(Stage(stage))
+    past = (
+        select(EvidenceRow.slug, EvidenceRow.stage)
+        .join(DocumentRow, col(DocumentRow.key) == col(EvidenceRow.document_key))
+        .where(EvidenceRow.status == HISTORY_EVIDENCE, col(EvidenceRow.stage).is_not(None),
+               col(DocumentRow.deleted).is_(False))
+    )
+    for query in (live, past):
+        for slug, stage in session.exec(query).all():
+            if stage is not None:
+                reached.setdefault(slug, []).append(Stage(stage))
     return {slug: s for slug, stages in reached.items() if (s := furthest(stages)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One document of a commitment's history: what the record held before wetwacht followed it."""
+
+    date: dt.date | None
+    stage: Stage | None
+    source: str
+    id: str
+    kind: str
+    title: str
+    url: str | None
+    dossier: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"date": self.date.isoformat() if self.date else None, "stage": self.stage.value if self.stage else None,
+                "source": self.source, "id": self.id, "type": self.kind, "title": self.title, "url": self.url,
+                "dossier": self.dossier}
+
+
+def history(session: Session, slug: str) -> list[HistoryItem]:
+    """A commitment's history evidence with the documents' dates, oldest first (undated last)."""
+    rows = session.exec(
+        select(EvidenceRow, DocumentRow).join(DocumentRow, col(DocumentRow.key) == col(EvidenceRow.document_key))
+        .where(EvidenceRow.slug == slug, EvidenceRow.status == HISTORY_EVIDENCE, col(DocumentRow.deleted).is_(False))
+    ).all()
+    items = [HistoryItem(date=d.date, stage=Stage(e.stage) if e.stage else None, source=d.source,
+                         id=d.upstream_id, kind=d.kind, title=d.title, url=d.url, dossier=d.dossier)
+             for e, d in rows]
+    items.sort(key=lambda i: (i.date is None, i.date or dt.date.min, i.source, i.id))
+    return items
 
 
 def commitment_views(session: Session, today: dt.date, slugs: Sequence[str] | None = None) -> list[CommitmentView]:

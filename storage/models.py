@@ -108,6 +108,7 @@ class TkEntityRow(SQLModel, table=True):
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     refs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(max_length=64)
+    origin: str = Field(default="news", max_length=10)  # news | history, decided when first seen (bot.novelty)
 
 
 class TkPendingRow(SQLModel, table=True):
@@ -121,8 +122,49 @@ class TkPendingRow(SQLModel, table=True):
     since: dt.datetime
 
 
+class TkWaitingRow(SQLModel, table=True):
+    """A Tweede Kamer entity (`waiter`: a Besluit, a Document, a DocumentVersie) held back until an entity it
+    refers to (`missing`: its Zaak, its Kamerstukdossier, its Document) is stored: fetched from the SyncFeed
+    entity endpoint in the same poll, or arriving in the feed later. A failed fetch is tried again at the next
+    poll; one the endpoint does not know releases the waiter as it is."""
+
+    __tablename__ = "tk_waiting"
+    __table_args__ = (Index("ix_tk_waiting_waiter", "waiter"),)
+
+    missing: str = Field(primary_key=True, max_length=64)
+    waiter: str = Field(primary_key=True, max_length=64)
+    since: dt.datetime
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class HistoryTaskRow(SQLModel, table=True):
+    """One piece of the history read at installation and whenever a dossier becomes linked (CONTRACT.md
+    "History at installation"): a dossier's record (`kind` dossier, `value` its number), or the search for the
+    opening documents of bills whose dossier is not known (`kind` search). `next_record` is where it resumes
+    after a crash (the SRU startRecord of its next page)."""
+
+    __tablename__ = "history_task"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # dossier | search
+    value: str = Field(max_length=40)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=10)  # pending | done | failed
+    next_record: int = 1
+    records: int = 0  # records read
+    documents: int = 0  # documents kept as history
+    requests: int = 0
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+
+
 class DocumentRow(SQLModel, table=True):
-    """A normalized document of either source (see `sources.base.Document`)."""
+    """A normalized document of either source (see `sources.base.Document`). `origin`: `news` (it may make
+    events) or `history` (the past: it only sets stages and evidence silently), decided when first seen."""
 
     __tablename__ = "document"
     __table_args__ = (Index("ix_document_kst", "kst"), Index("ix_document_dossier", "dossier"))
@@ -147,11 +189,13 @@ class DocumentRow(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     first_seen: dt.datetime
     last_seen: dt.datetime
+    origin: str = Field(default="news", max_length=10)
 
 
 class EvidenceRow(SQLModel, table=True):
     """A document matched to a commitment, with the stage it shows and the reason. `status`: `auto`
-    (confident), `pending` (doubtful, waiting for a maintainer), `confirmed`, `rejected` (never comes back)."""
+    (confident), `pending` (doubtful, waiting for a maintainer), `confirmed`, `rejected` (never comes back),
+    `history` (confident, from the record before the installation: it counts for the stage, with no event)."""
 
     __tablename__ = "evidence"
     __table_args__ = (UniqueConstraint("slug", "document_key"), Index("ix_evidence_event", "event_id"))
@@ -294,6 +338,7 @@ class NoticeRow(SQLModel, table=True):
 
 
 ALL_TABLES = [
-    CommitmentRow, PromiseRow, TermRow, LinkRow, AuditRow, TkEntityRow, DocumentRow, EvidenceRow, EventRow,
-    ChatRow, SubscriptionRow, EndpointRow, DeliveryRow, SourceStateRow, NoticeRow,
+    CommitmentRow, PromiseRow, TermRow, LinkRow, AuditRow, TkEntityRow, TkPendingRow, TkWaitingRow, DocumentRow,
+    EvidenceRow, EventRow, ChatRow, SubscriptionRow, EndpointRow, DeliveryRow, SourceStateRow, NoticeRow,
+    HistoryTaskRow,
 ]

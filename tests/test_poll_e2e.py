@@ -60,17 +60,22 @@ def test_poll_end_to_end(upstream: FakeUpstream) -> None:
                     zaak=zaak, externe_identifier="kst-36742-2")
     up.add_kamerstuk("36742", "2", dossiertitel=WPP_TITLE, soort="Voorstel van wet", modified=today)
 
-    # 1. Installation: everything already there is backlog; the cursors land at the head.
+    # 1. Installation: everything already there is backlog; the cursors land at the head. What KOOP held is
+    #    the commitment's history: its stage is known from the first day, with no event.
     code, _out, err = wetwacht("poll")
     assert code == 0, err
     assert as_json("events") == []
+    wpp = next(c for c in as_json("commitments") if c["slug"] == "wet-politieke-partijen")
+    assert wpp["stage"] == "ingediend"
+    assert [h["id"] for h in as_json("show", "wet-politieke-partijen")["history"]] == ["kst-36742-2"]
     sources = {s["name"]: s for s in as_json("sources")}
     assert set(sources) == {"tk", "ob"}
     cursor = json.loads(sources["tk"]["cursor"])
     assert cursor["Document"] == up.head("Document") and cursor["Kamerstukdossier"] == up.head("Kamerstukdossier")
     assert all(s["last_success"] and s["consecutive_failures"] == 0 for s in sources.values())
 
-    # 2. A memorie van toelichting appears in both sources: one event, both documents.
+    # 2. A memorie van toelichting appears in both sources: one event, both documents; the bill was already
+    #    submitted, so it is a document of the commitment, not its submission again.
     up.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     doc = up.add_document("2026D40001", soort="Memorie van toelichting", titel=WPP_TITLE, volgnummer=3,
                           dossier=dossier, zaak=zaak, externe_identifier="kst-36742-3")
@@ -78,7 +83,7 @@ def test_poll_end_to_end(upstream: FakeUpstream) -> None:
     code, _out, err = wetwacht("poll")
     assert code == 0, err
     [event] = as_json("events")
-    assert event["type"] == "commitment.stage" and event["stage"] == "ingediend"
+    assert event["type"] == "commitment.document" and event["stage"] == "ingediend"
     assert event["commitment"]["slug"] == "wet-politieke-partijen"
     assert {(d["source"], d["kst"]) for d in event["documents"]} == {("tk", "kst-36742-3"), ("ob", "kst-36742-3")}
     assert event["id"].startswith("evt_") and event["detected_at"].endswith("Z")
@@ -105,7 +110,7 @@ def test_poll_end_to_end(upstream: FakeUpstream) -> None:
     code, _out, err = wetwacht("poll")
     assert code == 0, err
     events = as_json("events")
-    assert [e["type"] for e in events] == ["commitment.stage", "commitment.document"]
+    assert [e["type"] for e in events] == ["commitment.document", "commitment.document"]
     assert events[1]["documents"][0]["kst"] == "kst-36742-7" and events[1]["stage"] == "ingediend"
     assert next(s for s in as_json("sources") if s["name"] == "tk")["consecutive_failures"] == 0
 

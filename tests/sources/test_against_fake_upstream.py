@@ -252,7 +252,10 @@ async def test_sru_first_run_now_then_only_what_is_new(upstream: FakeUpstream, c
     source = SruSource(client, upstream.sru_url, sleep=Sleeps(), clock=lambda: dt.datetime(2026, 5, 3, 12,
                                                                                            tzinfo=dt.UTC))
     first = [p async for p in source.pages(None)]
-    assert len(first) == 1 and first[0].documents == ()
+    # One page: the records of the overlap window are the backlog (the pipeline stores them as history).
+    assert len(first) == 1 and first[0].caught_up
+    assert all(d.modified is not None and d.modified.date() >= dt.date(2026, 5, 2) for d in first[0].documents)
+    assert "kst-36742-8" not in {d.id for d in first[0].documents}
     upstream.add_kamerstuk("36742", "8", dossiertitel=WPP, soort="Motie", modified=dt.date(2026, 5, 3))
     second = [p async for p in source.pages(first[0].cursor)]
     assert [d.id for p in second for d in p.documents] == ["kst-36742-8"]

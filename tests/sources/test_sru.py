@@ -155,7 +155,7 @@ def feed_records(up: FakeUpstream) -> None:
 
 
 @respx.mock
-async def test_first_run_now_reads_no_backlog_and_remembers_the_overlap_window() -> None:
+async def test_first_run_now_yields_the_overlap_window_as_backlog_and_remembers_it() -> None:
     up = FakeUpstream()
     feed_records(up)
     route = respx.get(SRU_URL).mock(side_effect=sru_from(up))
@@ -164,7 +164,7 @@ async def test_first_run_now_reads_no_backlog_and_remembers_the_overlap_window()
                            page_size=4)
         pages = await collect(source, None)
     assert len(pages) == 1
-    assert pages[0].documents == ()
+    assert [d.id for d in pages[0].documents] == [f"kst-36742-{i}" for i in (3, 4, 5, 6, 7, 8)]
     assert pages[0].caught_up is True
     cursor = json.loads(pages[0].cursor)
     assert cursor["modified"] == "2026-05-03"
