@@ -48,7 +48,9 @@ def _wait(condition: Callable[[], bool], timeout: float) -> bool:
 def _env(up: FakeUpstream, db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WETWACHT_")}
     env.update({"WETWACHT_DATABASE_URL": db_url, "WETWACHT_TK_FEED_URL": up.feed_url,
-                "WETWACHT_SRU_URL": up.sru_url, "WETWACHT_POLL_SECONDS": str(POLL_SECONDS), "WETWACHT_START": "now",
+                "WETWACHT_SRU_URL": up.sru_url, "WETWACHT_EK_URL": up.ek_url,
+                "WETWACHT_CONSULTATIE_URL": up.consultatie_url,
+                "WETWACHT_POLL_SECONDS": str(POLL_SECONDS), "WETWACHT_START": "now",
                 "WETWACHT_PAGE_PAUSE_SECONDS": "0", "WETWACHT_ALLOW_PRIVATE_WEBHOOKS": "true"})
     return env
 
@@ -104,7 +106,7 @@ def _installed(db_url: str) -> bool:
     try:
         with session_scope(engine) as session:
             states = list(session.exec(select(SourceStateRow)))
-        return len(states) == 2 and all(s.first_poll_done for s in states)
+        return len(states) == 4 and all(s.first_poll_done for s in states)
     except Exception:
         return False
     finally:

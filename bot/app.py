@@ -24,6 +24,8 @@ from bot.overdue import check_overdue
 from bot.pipeline import Pipeline, PollResult, queue_deliveries
 from matchers.catalog import Catalog
 from sources.base import Source
+from sources.consultatie import ConsultatieSource
+from sources.ek import EersteKamerSource
 from sources.http import USER_AGENT
 from sources.sru import SruSource
 from sources.syncfeed import SyncFeedSource
@@ -63,6 +65,10 @@ def build_sources(settings: Settings, client: httpx.AsyncClient, *, sleep: Sleep
                        page_pause=settings.page_pause_seconds),
         SruSource(client, settings.sru_url, start=start_sru, sleep=sleep, clock=clock,
                   page_pause=settings.page_pause_seconds),
+        EersteKamerSource(client, settings.ek_url, start=start_sru, sleep=sleep, clock=clock,
+                          page_pause=settings.page_pause_seconds),
+        ConsultatieSource(client, settings.consultatie_url, start=start_sru, sleep=sleep, clock=clock,
+                          page_pause=settings.page_pause_seconds),
     ]
 
 

@@ -5,6 +5,7 @@ the variable and what is wrong (exit code 2, see `bot.cli`)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PREFIX = "WETWACHT_"
+# A host to bind to: a host name, an IPv4 address, or an IPv6 address (no brackets, no port).
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$")
 
 
 class ConfigError(Exception):
@@ -38,12 +41,16 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///wetwacht.db"
     tk_feed_url: str = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0/Feed"
     sru_url: str = "https://repository.overheid.nl/sru"
+    ek_url: str = "https://www.eerstekamer.nl"  # WETWACHT_EK_URL: the Eerste Kamer's site (source ek)
+    consultatie_url: str = "https://www.internetconsultatie.nl"  # WETWACHT_CONSULTATIE_URL (source ic)
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     maintainers: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     poll_seconds: int = 300
     start: Literal["now"] | dt.date = "now"
     allow_private_webhooks: bool = False
+    web_host: str = "127.0.0.1"  # WETWACHT_WEB_HOST: the address the public site binds to
+    web_port: int = 8080  # WETWACHT_WEB_PORT: the public site's port; 0 turns it off
     # Beyond CONTRACT.md: after this many consecutive failures of one source the maintainers are told.
     source_alert_after: int = 3
     # Beyond CONTRACT.md: how long a claimed delivery is reserved for the worker that claimed it. A worker that
@@ -75,7 +82,7 @@ class Settings(BaseSettings):
             raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
         return value
 
-    @field_validator("tk_feed_url", "sru_url", "telegram_api_url")
+    @field_validator("tk_feed_url", "sru_url", "ek_url", "consultatie_url", "telegram_api_url")
     @classmethod
     def _urls(cls, value: str) -> str:
         return _http_url(value, "")
@@ -110,6 +117,20 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: float) -> float:
         if value < 0 or value > 60:
             raise ValueError("must be between 0 and 60 seconds")
+        return value
+
+    @field_validator("web_host")
+    @classmethod
+    def _web_host(cls, value: str) -> str:
+        if not _HOST_RE.match(value):
+            raise ValueError(f"{value!r} is not an IP address or host name to bind to")
+        return value
+
+    @field_validator("web_port")
+    @classmethod
+    def _web_port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError(f"{value} is not a port (0 to 65535; 0 turns the site off)")
         return value
 
     @field_validator("start", mode="before")

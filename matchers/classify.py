@@ -179,6 +179,8 @@ def classify(doc: Document) -> Stage | None:
     nota van wijziging, gewijzigd voorstel van wet, ...)."""
     if doc.deleted or is_noise(doc):
         return None
+    if doc.source in _SCRAPED_SOURCES:
+        return scraped_stage(doc)
     kind = _kind(doc)
     publication = _publication(doc)
     entity = _label(doc.entity)
@@ -209,6 +211,8 @@ def classify(doc: Document) -> Stage | None:
         return None
     if kind.startswith(_ADVICE):
         return Stage.ADVIES_RVS
+    if is_ek_arrival(doc):
+        return Stage.AANGENOMEN_TK
     if kind.startswith(_INTRODUCING):
         # The Eerste Kamer receives the bill as the Tweede Kamer adopted it: not a submission.
         return None if doc.chamber == "EK" else Stage.INGEDIEND
@@ -389,6 +393,8 @@ def _view(doc: Document) -> View | None:
     the Staatscourant's RvS advices say what a publication is about."""
     if doc.deleted or is_noise(doc):
         return None
+    if doc.source in _SCRAPED_SOURCES:
+        return _scraped_view(doc)
     publication = _publication(doc)
     if _is_besluit(doc):
         if not is_bill_vote(doc) or _vote_outcome(doc) is None:
@@ -427,3 +433,61 @@ def _view(doc: Document) -> View | None:
         subject = f"{dossier_title} {citeer}".strip() if citeer and citeer not in dossier_title else dossier_title
         return dataclasses.replace(_bill_view(subject, doc), citeertitel=citeer)
     return None
+
+
+# ------------------------------------------------------- the Eerste Kamer's votes, internetconsultaties, arrival
+
+# Sources whose documents say what they are in their own fields (`sources.ek`, `sources.consultatie`), not in a
+# TK soort or a KOOP subrubriek: classified and viewed here, before any rule for the other two sources.
+_SCRAPED_SOURCES = frozenset({"ek", "ic"})
+# The consultation types that are a bill (internetconsultatie.nl "Type consultatie"); an AMvB or a ministeriële
+# regeling in consultation is no stage of a bill.
+_LAW_CONSULTATIONS = frozenset({"wet", "rijkswet"})
+
+
+def is_ek_arrival(doc: Document) -> bool:
+    """Whether `doc` is the Eerste Kamer's receipt of a bill the Tweede Kamer adopted: its Kamerstuk with letter
+    ondernummer A, "Gewijzigd voorstel van wet" (KOOP subrubriek "Voorstel van wet", documenttitel "Gewijzigd
+    voorstel van wet", creator Eerste Kamer; reference ek_consultatie.md §1b and §5.4). It is dated the day of the
+    Tweede Kamer's vote or just after, so it says that vote happened."""
+    if doc.chamber != "EK" or (doc.ondernummer or "").strip().upper() != "A" or doc.deleted:
+        return False
+    if not _kind(doc).startswith(("voorstel van wet", "voorstel van rijkswet")):
+        return False
+    return normalize(doc.extra.get("documenttitel") or "").startswith(("gewijzigd voorstel van wet",
+                                                                      "gewijzigd voorstel van rijkswet"))
+
+
+def is_law_consultation(doc: Document) -> bool:
+    """Whether an internetconsultatie is of a bill (type ``Wet``), the only kind that is a bill's stage."""
+    return doc.source == "ic" and normalize(doc.extra.get("type") or "") in _LAW_CONSULTATIONS
+
+
+def scraped_stage(doc: Document) -> Stage | None:
+    """The stage an Eerste Kamer vote (``uitslag`` aangenomen / verworpen) or an internetconsultatie of a bill
+    shows; None for anything else of those sources."""
+    if doc.source == "ek":
+        outcome = normalize(doc.extra.get("uitslag") or "")
+        if outcome == "aangenomen":
+            return Stage.AANGENOMEN_EK
+        if outcome == "verworpen":
+            return Stage.VERWORPEN_EK
+        return None
+    if doc.source == "ic":
+        return Stage.CONSULTATIE if is_law_consultation(doc) else None
+    return None
+
+
+def _scraped_view(doc: Document) -> View | None:
+    """A consultation of a bill is about the draft bill its title names, its intro supporting (as a letter's
+    carrier dossier does: it is not what the title says). An Eerste Kamer vote has no view: it is tied by its
+    dossier number alone. Its title is the list's short name of a bill that has been in the Kamer for months
+    ("Wet vereenvoudiging partnerbegrip toeslagen"): too few words to tell look-alikes apart, and the bill's own
+    documents have linked its dossier long before, or a maintainer links it."""
+    if doc.source != "ic" or scraped_stage(doc) is None:
+        return None
+    title = normalize(doc.title)
+    if not title:
+        return None
+    context = normalize(doc.extra.get("intro") or "")
+    return dataclasses.replace(_bill_view(title, doc, context=context), citeertitel=_citeertitel(doc))

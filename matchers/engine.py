@@ -36,7 +36,7 @@ from functools import lru_cache
 from typing import Literal
 
 from matchers.catalog import Catalog, Commitment, Kind
-from matchers.classify import View, classify, is_noise, specific_text, view
+from matchers.classify import View, classify, is_ek_arrival, is_noise, specific_text, view
 from matchers.events import is_opening_document
 from matchers.evidence import (
     FACET_SHARE,
@@ -451,10 +451,31 @@ _STAGE_REASONS: dict[Stage, str] = {
 
 
 def _stage_reason(stage: Stage | None, doc: Document, commitment: Commitment) -> str:
+    own = _own_stage_reason(stage, doc)
+    if own is not None:
+        return own
     kind = doc.kind or doc.entity
     if stage is None:
         return f"{kind} is a document about it, no new stage"
     return _STAGE_REASONS[stage].format(kind=kind, commitment_kind=commitment.kind.value)
+
+
+def _own_stage_reason(stage: Stage | None, doc: Document) -> str | None:
+    """The reason for what the Eerste Kamer's votes, internetconsultaties and the Eerste Kamer's receipt of a bill
+    show, in their own words (their kinds say less than a TK soort)."""
+    day = doc.date.isoformat() if doc.date else "a date not given"
+    if stage in (Stage.AANGENOMEN_EK, Stage.VERWORPEN_EK) and doc.source == "ek":
+        verb = "adopted" if stage is Stage.AANGENOMEN_EK else "rejected"
+        method = f" ({doc.extra['methode']})" if doc.extra.get("methode") else ""
+        checked = ", confirmed on its bill page" if doc.extra.get("bevestigd") else ""
+        return f"the Eerste Kamer {verb} the bill on {day}{method}{checked}"
+    if stage is Stage.CONSULTATIE and doc.source == "ic":
+        kind = doc.extra.get("type") or "Wet"
+        return f"the internetconsultatie of the draft bill (type {kind}) opened on {day}"
+    if stage is Stage.AANGENOMEN_TK and is_ek_arrival(doc):
+        return (f"Eerste Kamer stuk {doc.ondernummer} ('Gewijzigd voorstel van wet', {day}) is the bill as the "
+                "Tweede Kamer adopted it, received by the Eerste Kamer: the Tweede Kamer adopted the bill")
+    return None
 
 
 def _delayed(doc: Document, evidence: Evidence | None) -> bool:

@@ -14,10 +14,22 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-SourceName = Literal["tk", "ob"]
+# tk: the Tweede Kamer SyncFeed; ob: officielebekendmakingen (KOOP SRU); ek: the Eerste Kamer's votes
+# (eerstekamer.nl); ic: internetconsultatie.nl.
+SourceName = Literal["tk", "ob", "ek", "ic"]
 Chamber = Literal["TK", "EK"]
 
 _KST_RE = re.compile(r"^kst-(?P<dossier>\d+(?:-[A-Z0-9]+)*?)-(?P<ondernummer>[0-9]+|[A-Z]{1,3})$")
+
+
+def start_day(start: object) -> Literal["now"] | dt.date:
+    """A source's first-run `start` (WETWACHT_START) as a day: "now", or a date (a datetime counts as its day).
+    Anything else is a ValueError."""
+    if isinstance(start, dt.datetime):
+        return start.date()
+    if isinstance(start, dt.date) or start == "now":
+        return start
+    raise ValueError(f"start must be 'now' or a date, not {start!r}")
 
 
 def kst_id(dossier: str | None, ondernummer: str | None) -> str | None:

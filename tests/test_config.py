@@ -17,6 +17,8 @@ def test_defaults_are_the_contract() -> None:
     assert s.database_url == "sqlite:///wetwacht.db"
     assert s.tk_feed_url == "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0/Feed"
     assert s.sru_url == "https://repository.overheid.nl/sru"
+    assert s.ek_url == "https://www.eerstekamer.nl"
+    assert s.consultatie_url == "https://www.internetconsultatie.nl"
     assert s.telegram_token is None
     assert s.telegram_api_url == "https://api.telegram.org/bot"
     assert s.maintainers == frozenset()
@@ -50,6 +52,9 @@ def test_dotenv_file_in_working_directory_is_read(tmp_path: Path) -> None:
         ("WETWACHT_START", "gisteren", "WETWACHT_START: 'gisteren' is neither 'now' nor an ISO date"),
         ("WETWACHT_TK_FEED_URL", "not a url", "WETWACHT_TK_FEED_URL: 'not a url' is not an http(s) URL"),
         ("WETWACHT_SRU_URL", "ftp://x/sru", "WETWACHT_SRU_URL: 'ftp://x/sru' is not an http(s) URL"),
+        ("WETWACHT_EK_URL", "www.eerstekamer.nl", "WETWACHT_EK_URL: 'www.eerstekamer.nl' is not an http(s) URL"),
+        ("WETWACHT_CONSULTATIE_URL", "ftp://internetconsultatie.nl",
+         "WETWACHT_CONSULTATIE_URL: 'ftp://internetconsultatie.nl' is not an http(s) URL"),
         ("WETWACHT_TELEGRAM_API_URL", "api.telegram.org", "WETWACHT_TELEGRAM_API_URL"),
         ("WETWACHT_MAINTAINERS", "12,alice", "WETWACHT_MAINTAINERS: alice is not a numeric Telegram user id"),
         ("WETWACHT_DATABASE_URL", "nonsense", "WETWACHT_DATABASE_URL: 'nonsense' is not an SQLAlchemy database URL"),

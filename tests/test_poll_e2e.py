@@ -42,6 +42,8 @@ def upstream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUp
         monkeypatch.setenv("WETWACHT_DATABASE_URL", f"sqlite:///{tmp_path / 'e2e.db'}")
         monkeypatch.setenv("WETWACHT_TK_FEED_URL", up.feed_url)
         monkeypatch.setenv("WETWACHT_SRU_URL", up.sru_url)
+        monkeypatch.setenv("WETWACHT_EK_URL", up.ek_url)
+        monkeypatch.setenv("WETWACHT_CONSULTATIE_URL", up.consultatie_url)
         monkeypatch.setenv("WETWACHT_START", "now")
         monkeypatch.setenv("WETWACHT_PAGE_PAUSE_SECONDS", "0")
         yield up
@@ -69,7 +71,7 @@ def test_poll_end_to_end(upstream: FakeUpstream) -> None:
     assert wpp["stage"] == "ingediend"
     assert [h["id"] for h in as_json("show", "wet-politieke-partijen")["history"]] == ["kst-36742-2"]
     sources = {s["name"]: s for s in as_json("sources")}
-    assert set(sources) == {"tk", "ob"}
+    assert set(sources) == {"tk", "ob", "ek", "ic"}
     cursor = json.loads(sources["tk"]["cursor"])
     assert cursor["Document"] == up.head("Document") and cursor["Kamerstukdossier"] == up.head("Kamerstukdossier")
     assert all(s["last_success"] and s["consecutive_failures"] == 0 for s in sources.values())

@@ -110,7 +110,7 @@ class Stack:
         try:
             with session_scope(engine) as session:
                 states = list(session.exec(select(SourceStateRow)))
-            return len(states) == 2 and all(s.first_poll_done for s in states)
+            return len(states) == 4 and all(s.first_poll_done for s in states)
         except Exception:  # the first process is still creating the schema
             return False
         finally:
@@ -141,6 +141,7 @@ def _stack(tmp_path: Path, db_url: str) -> Iterator[Stack]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WETWACHT_")}
         env.update({
             "WETWACHT_DATABASE_URL": db_url, "WETWACHT_TK_FEED_URL": up.feed_url, "WETWACHT_SRU_URL": up.sru_url,
+            "WETWACHT_EK_URL": up.ek_url, "WETWACHT_CONSULTATIE_URL": up.consultatie_url,
             "WETWACHT_POLL_SECONDS": "1", "WETWACHT_START": "now", "WETWACHT_PAGE_PAUSE_SECONDS": "0",
             "WETWACHT_ALLOW_PRIVATE_WEBHOOKS": "true", "WETWACHT_DELIVERY_LEASE_SECONDS": "2",
         })

@@ -7,6 +7,8 @@ Start and stop
     with FakeUpstream(page_size=250) as up:          # a stdlib ThreadingHTTPServer on a free port, in a thread
         up.feed_url  # http://127.0.0.1:PORT/SyncFeed/2.0/Feed   -> WETWACHT_TK_FEED_URL
         up.sru_url   # http://127.0.0.1:PORT/sru                  -> WETWACHT_SRU_URL
+        up.ek_url, up.consultatie_url     # fake eerstekamer.nl and internetconsultatie.nl (up.ek, up.ic:
+                                          # tests.fakes.sites) -> WETWACHT_EK_URL, WETWACHT_CONSULTATIE_URL
 (or `up.start()` / `up.stop()`). Everything below may be called from the test thread while the server runs.
 
 The SyncFeed (`GET /SyncFeed/2.0/Feed?category=C[&skiptoken=N]`)
@@ -82,6 +84,7 @@ from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from tests.fakes import LocalServer
+from tests.fakes.sites import FakeEersteKamer, FakeInternetconsultatie
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TK_NS = "http://www.tweedekamer.nl/xsd/tkData/v1-0"
@@ -235,6 +238,9 @@ class FakeUpstream:
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # eerstekamer.nl and internetconsultatie.nl, each on a port of its own (`tests.fakes.sites`).
+        self.ek = FakeEersteKamer()
+        self.ic = FakeInternetconsultatie()
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -256,10 +262,14 @@ class FakeUpstream:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
         self._thread.start()
+        self.ek.start()
+        self.ic.start()
         return self
 
     def stop(self) -> None:
         self._release.set()  # hanging answers return now
+        self.ek.stop()
+        self.ic.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -287,6 +297,14 @@ class FakeUpstream:
     @property
     def sru_url(self) -> str:
         return self.base_url + SRU_PATH
+
+    @property
+    def ek_url(self) -> str:
+        return self.ek.base_url
+
+    @property
+    def consultatie_url(self) -> str:
+        return self.ic.base_url
 
     # ---------------------------------------------------------------------------------------- counters
 
