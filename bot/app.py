@@ -20,6 +20,7 @@ from bot.channels.telegram import ReviewChannel, TelegramChannel, TelegramSender
 from bot.channels.webhook import WebhookChannel, webhook_client
 from bot.config import Settings
 from bot.delivery import DeliverStats, Outbox
+from bot.history import HistoryReader
 from bot.overdue import check_overdue
 from bot.pipeline import Pipeline, PollResult, queue_deliveries
 from matchers.catalog import Catalog
@@ -86,6 +87,14 @@ class Context:
         return Pipeline(self.engine, self.catalog, start=self.settings.start, clock=self.clock,
                         maintainers=self.settings.maintainers, alert_after=self.settings.source_alert_after)
 
+    def history(self, sources: list[Source]) -> HistoryReader | None:
+        """The installation history reader, on the KOOP source of `sources` (None without one)."""
+        sru = next((s for s in sources if isinstance(s, SruSource)), None)
+        if sru is None:
+            return None
+        return HistoryReader(self.engine, self.pipeline(), sru, clock=self.clock,
+                             maintainers=self.settings.maintainers)
+
     _outbox: Outbox | None = field(default=None, init=False, repr=False)
 
     def outbox(self) -> Outbox:
@@ -131,8 +140,12 @@ async def _telegram_sender(settings: Settings, engine: Engine,
 
 
 async def poll_once(ctx: Context, sources: list[Source]) -> list[PollResult]:
-    """One poll of every source, then the overdue check, then delivery of what is due."""
+    """One poll of every source, the history of what became linked (all of it at installation), then the
+    overdue check, then delivery of what is due."""
     results = await ctx.pipeline().poll(sources)
+    reader = ctx.history(sources)
+    if reader is not None:
+        await reader.run()
     check_overdue(ctx.engine, ctx.clock(), queue=queue_deliveries)
     await deliver_once(ctx)
     return results

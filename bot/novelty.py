@@ -31,8 +31,10 @@ publication lags a day or a few) and `OLD_OWN_DATE` (how far before the horizon 
             date it carries
     ob      never seen, no dt.available; its own date OLD_OWN_DATE or more     history  KOOP_REINDEXED
             before the horizon (else news, KOOP_NEW)
-
-`ob`'s rules are also those of every other source that yields documents rather than entities.
+    ek, ic  never seen: an Eerste Kamer vote, an internetconsultatie (their    news     SITE_NEW
+            cursors yield only items they had not shown before, whatever
+            their dates: a consultation may reach the list weeks after it
+            opened)
 
 Either way a document shown again never moves a stage backwards and never repeats one: stages are forward
 only (`matchers.events.event_key`), and what history sets counts as reached.
@@ -66,6 +68,7 @@ class Rule(StrEnum):
     TK_NEW = "a new Tweede Kamer entity (recent change or recent own date)"
     KOOP_REINDEXED = "a KOOP re-index of a publication from before the horizon"
     KOOP_NEW = "a KOOP publication from the horizon's day on"
+    SITE_NEW = "an item of the Eerste Kamer's or internetconsultatie's pages their cursor had not shown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,13 @@ def koop_record(doc: Document, *, horizon: dt.datetime | None) -> Verdict:
     if doc.date is not None and doc.date <= (horizon - OLD_OWN_DATE).date():
         return _history(Rule.KOOP_REINDEXED)
     return _news(Rule.KOOP_NEW)
+
+
+def record(doc: Document, *, horizon: dt.datetime | None) -> Verdict:
+    """A document never stored before, from a source that yields documents (not entities)."""
+    if doc.source == "ob":
+        return koop_record(doc, horizon=horizon)
+    return _news(Rule.SITE_NEW)
 
 
 def first_poll() -> Verdict:

@@ -1,7 +1,8 @@
 """The overdue check: when the latest promise of a commitment passes its deadline unkept, one
 `commitment.overdue` event quoting the promise. Never repeated. A deadline that had already passed when
 wetwacht was installed (the day its first poll started) is only marked, whenever the check runs: no flood of
-alerts after installation. Days are Dutch calendar days."""
+alerts after installation. While the installation history is being read (its first day), nothing is decided:
+the stage it finds may keep the promise. Days are Dutch calendar days."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from matchers.events import OVERDUE_EVENT, event_id, event_json
 from matchers.stages import DUTCH, Stage, keeps
 from storage.catalog_repo import stages_reached
 from storage.db import session_scope
-from storage.models import CommitmentRow, EventRow, PromiseRow, SourceStateRow
+from storage.models import CommitmentRow, EventRow, HistoryTaskRow, PromiseRow, SourceStateRow
 
 log = logging.getLogger(__name__)
+# How long after the installation the overdue check waits for the installation history (a history that keeps
+# failing must not silence overdue alerts for ever).
+HISTORY_WAIT = dt.timedelta(days=1)
 QueueFn = Callable[[Session, EventRow, CommitmentRow, dt.datetime], None]
 
 
@@ -37,6 +41,14 @@ def installed_on(session: Session) -> dt.date | None:
     return dutch_date(min(known)) if known else dt.date.min
 
 
+def _history_pending(session: Session, now: dt.datetime) -> bool:
+    """Whether the installation history is still being read, within its first day."""
+    if session.exec(select(HistoryTaskRow.id).where(HistoryTaskRow.status == "pending")).first() is None:
+        return False
+    started = [s.installed_at for s in session.exec(select(SourceStateRow)) if s.installed_at is not None]
+    return bool(started) and now - min(started) < HISTORY_WAIT
+
+
 def check_overdue(engine: Engine, now: dt.datetime, *, queue: QueueFn | None = None) -> list[str]:
     """Make the overdue events due at `now`; return their ids. Nothing is decided before the installation
     poll is done; deadlines that had passed before the installation day are marked without an event."""
@@ -44,7 +56,7 @@ def check_overdue(engine: Engine, now: dt.datetime, *, queue: QueueFn | None = N
     today = dutch_date(now)
     with session_scope(engine) as session:
         installed = installed_on(session)
-        if installed is None:
+        if installed is None or _history_pending(session, now):
             return made
         reached = stages_reached(session)
         promises: dict[str, list[PromiseRow]] = {}

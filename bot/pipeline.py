@@ -6,6 +6,7 @@ the page it was in, which changes nothing the second time (upserts by id and con
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -129,6 +130,14 @@ def _entity_hash(entity: Entity) -> str:
 def _entity_from_row(row: TkEntityRow) -> Entity:
     return Entity(category=row.category, guid=row.guid, updated=row.updated, deleted=row.deleted,
                   fields=dict(row.fields), refs={k: tuple(v) for k, v in row.refs.items()})
+
+
+def document_from_row(row: DocumentRow) -> Document:
+    """The stored document as the matcher sees it."""
+    return Document(source=row.source, id=row.upstream_id, kind=row.kind, title=row.title,  # type: ignore[arg-type]
+                    entity=row.entity, guid=row.guid, kst=row.kst, dossier=row.dossier, ondernummer=row.ondernummer,
+                    zaak=row.zaak, chamber=row.chamber, date=row.date,  # type: ignore[arg-type]
+                    modified=row.modified, url=row.url, deleted=row.deleted, extra=dict(row.extra))
 
 
 class Pipeline:
@@ -267,13 +276,36 @@ class Pipeline:
         result.history += ctx.history
 
     def _document_origin(self, ctx: _PageContext, doc: Document) -> str:
-        """News or history for a document a source yields itself (KOOP, and every source of documents)."""
+        """News or history for a document a source yields itself (KOOP, the Eerste Kamer, internetconsultatie)."""
         if not ctx.make_events:
             return novelty.first_poll().origin
         row = ctx.session.get(DocumentRow, doc.key)
         if row is not None:
             return novelty.stored(row.origin).origin
-        return novelty.koop_record(doc, horizon=ctx.horizon).origin
+        return novelty.record(doc, horizon=ctx.horizon).origin
+
+    def ingest_history(self, session: Session, documents: Iterable[Document], *,
+                       search: bool = False) -> tuple[int, list[tuple[Document, Match]]]:
+        """Documents read as history (the installation history of `bot.history`): stored (one already stored
+        keeps its origin) and matched again whether or not they changed, since the dossier may have become
+        linked to another commitment since. Confident matches are history evidence (the stage, silently).
+        Returns how many documents were kept and the doubtful matches. With `search`, nothing is learned or
+        recorded: every match is returned, for the search to decide which dossiers it may learn."""
+        ctx = self._context(session, make_events=False)
+        kept = 0
+        found: list[tuple[Document, Match]] = []
+        for doc in documents:
+            self._store_document(ctx, doc, novelty.read_as_history().origin)
+            if doc.deleted:
+                continue
+            kept += 1
+            self._match(ctx, doc, news=False, collect=found if search else None)
+        return kept, found if search else ctx.doubtful
+
+    def learn(self, session: Session, doc: Document, m: Match, why: str) -> None:
+        """Link `m.learn_dossier` to `m.slug` (as a confident live match would), saying why."""
+        ctx = self._context(session, make_events=False)
+        self._learn(ctx, doc, dataclasses.replace(m, reason=f"{why}: {m.reason}"))
 
     def _context(self, session: Session, make_events: bool) -> _PageContext:
         catalog = runtime_catalog(session, self.base_catalog)
@@ -424,8 +456,9 @@ class Pipeline:
     async def _fetch_missing(self, source: Source, horizon: dt.datetime | None, result: PollResult) -> None:
         """Fetch, from the SyncFeed entity endpoint, the entities that stored ones refer to and wetwacht has
         never seen (a zaak from before the installation, its dossier), store them as history and resolve what
-        waited for them, in the same poll. A failed fetch stays pending for the next poll; an entity the
-        endpoint does not know, or one asked for `MAX_FETCH_ATTEMPTS` times, releases its waiters as they are."""
+        waited for them, in the same poll. A failed fetch (an error, or an entity the endpoint does not know
+        yet) stays pending for the next poll, and an entity that arrives in the feed meanwhile resolves what
+        waited for it; after `MAX_FETCH_ATTEMPTS` polls the waiters are matched as they are."""
         fetch_entity = getattr(source, "entity", None)
         if fetch_entity is None:
             return
@@ -444,6 +477,8 @@ class Pipeline:
                 error: str | None = None
                 try:
                     entity = await fetch_entity(guid)
+                    if entity is None:  # not (yet) published there: it may still arrive in the feed
+                        error = f"the entity endpoint does not know {guid} (404)"
                 except SourceError as exc:
                     error = f"{type(exc).__name__}: {exc}"
                 result.requests += 1
@@ -606,12 +641,17 @@ class Pipeline:
             found.setdefault(ev.slug, Stage(ev.stage) if ev.stage else None)
         return {doc.kst: found} if found else {}
 
-    def _match(self, ctx: _PageContext, doc: Document, *, news: bool) -> None:
+    def _match(self, ctx: _PageContext, doc: Document, *, news: bool,
+               collect: list[tuple[Document, Match]] | None = None) -> None:
         """Match a stored document. News makes evidence and events; history (backlog, the past shown again,
-        the installation history) makes evidence that sets the stage silently, confident matches only."""
+        the installation history) makes evidence that sets the stage silently, confident matches only. With
+        `collect`, the matches are only collected."""
         matches = match_document(doc, ctx.catalog, ctx.links, ctx.zaken, ctx.rejected, self._twins(ctx, doc))
         for m in matches:
             if (m.slug, doc.key) in ctx.rejected:
+                continue
+            if collect is not None:
+                collect.append((doc, m))
                 continue
             self._learn(ctx, doc, m)
             if news:

@@ -79,6 +79,9 @@ class Service:
 
     async def _poll(self, source: Source) -> None:
         await self.ctx.pipeline().poll_source(source)
+        reader = self.ctx.history([source])  # after KOOP's poll: the history of what became linked
+        if reader is not None and not self.stopping.is_set():
+            await reader.run()
         if not self.stopping.is_set():
             await deliver_once(self.ctx)
 

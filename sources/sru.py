@@ -42,7 +42,7 @@ from typing import Any, Literal
 import httpx
 from lxml import etree
 
-from sources.base import Chamber, Document, Page, ParseError, SourceError, kst_id, parse_kst
+from sources.base import Chamber, Document, Page, ParseError, SourceError, kst_id, parse_kst, start_day
 from sources.http import Sleep, fetch
 from sources.syncfeed import parse_xml
 
@@ -335,15 +335,11 @@ class SruSource:
         overlap: dt.timedelta = dt.timedelta(days=1),
         page_pause: float = 1.0,
     ) -> None:
-        if isinstance(start, dt.datetime):
-            start = start.date()
-        elif not isinstance(start, dt.date) and start != "now":
-            raise ValueError(f"start must be 'now' or a date, not {start!r}")
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
         self.client = client
         self.url = url
-        self.start: Literal["now"] | dt.date = start
+        self.start: Literal["now"] | dt.date = start_day(start)
         self.sleep = sleep
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.page_size = page_size

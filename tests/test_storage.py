@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -123,3 +125,23 @@ def test_runtime_catalog_adds_maintainer_terms_and_links(db_url: str) -> None:
     assert c is not None
     assert c.exclude == ("provinciefonds",)
     assert c.dossiers == ("37002",)
+
+
+def test_head_is_the_newest_migration_and_an_upgrade_says_so_in_one_line(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import HEAD, alembic_config, schema_version
+
+    assert ScriptDirectory.from_config(alembic_config(db_url)).get_current_head() == HEAD
+    engine = make_engine(db_url)
+    with caplog.at_level(logging.INFO):
+        migrate(engine)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"database schema created: at {HEAD}"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        migrate(engine)  # at head: one query, no Alembic, nothing said
+    assert caplog.records == []
+    with engine.connect() as connection:
+        assert schema_version(connection) == HEAD

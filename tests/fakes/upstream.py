@@ -36,15 +36,21 @@ advances by `tick` (1 s) per entry; set `up.now = ...` to jump.
     up.version_of[d]                   # the GUID of a document's DocumentVersie
 All add_* return the entity GUID (invented GUIDs start with 0000, like the reference fixtures). Timestamp
 styles of `tk:bijgewerkt`: ``stamp="Z"`` (default), ``"offset"`` (+01:00; the default for ns1 entities) or
-``"naive"`` (no offset, 7 decimals).
+``"naive"`` (no offset, 7 decimals). `tk:bijgewerkt` is 4 s before the entry's `<updated>` unless
+``bijgewerkt=`` says when the source system changed it (a late publication: yesterday; data from 2025).
+
+The entity endpoint (`GET /SyncFeed/2.0/Entiteiten/<guid>`) answers the current version of one entity as its
+tkData element (the payload the feed embeds; `tk:bijgewerkt` stands for its time), 404 for an unknown GUID.
 
 The SRU endpoint (`GET /sru?operation=searchRetrieve&query=...&startRecord=..&maximumRecords=..`)
 ----------------------------------------------------------------------------------------------------
 Records are gzd records in the namespaces of ob_sru_response.xml. The query is understood as far as wetwacht
 writes it: it must start with ``c.product-area==officielepublicaties`` (else an HTTP 200 diagnostic, as KOOP
-does), ``w.publicatienaam==X`` terms (OR-ed) filter by publicatienaam, ``dt.modified>=DATE`` by modification
-date, and ``sortBy dt.modified/sort.ascending`` sorts by (modified, insertion); `startRecord` is 1-based,
-`maximumRecords` is capped at `sru_max_records`; `numberOfRecords` is the number of matches.
+does); clauses of `w.publicatienaam`, `w.dossiernummer`, `w.behandeldDossier`, `w.subrubriek` (``==``) and of
+`dt.modified`, `dt.available` (``>=``, ``<=``) combine with AND, OR and parentheses; ``sortBy
+dt.modified/sort.ascending`` or ``sortBy dt.available/sort.ascending`` sorts by that date, then insertion;
+`startRecord` is 1-based, `maximumRecords` is capped at `sru_max_records`; `numberOfRecords` is the number of
+matches. A clause the fake does not know is a diagnostic, as an unknown index is upstream.
 
     up.add_kamerstuk("36742", "4", dossiertitel="...", soort="Advies Raad van State",
                      documenttitel="Advies ...", chamber="TK", modified=date(2026, 5, 4))  # kst-36742-4
@@ -77,7 +83,7 @@ import random
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
@@ -92,9 +98,10 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 FaultMode = Literal["503", "429", "hang", "truncate", "diagnostic"]
 Stamp = Literal["Z", "offset", "naive"]
-Endpoint = Literal["feed", "sru"]
+Endpoint = Literal["feed", "sru", "entity"]
 
 FEED_PATH = "/SyncFeed/2.0/Feed"
+ENTITY_PATH = "/SyncFeed/2.0/Entiteiten/"
 SRU_PATH = "/sru"
 
 _GUID_TAGS = {"Kamerstukdossier": "2b22", "Zaak": "1a11", "Document": "6f66", "DocumentVersie": "7a77",
@@ -188,11 +195,91 @@ def _cql_unquote(term: str) -> str:
     return term
 
 
-_TERM = r'("(?:[^"\\]|\\.)*"|[^\s()"]+)'
-_PUBLICATIENAAM = re.compile(r"w\.publicatienaam\s*==\s*" + _TERM)
-_MODIFIED = re.compile(r"dt\.modified\s*>=\s*" + _TERM)
-_SORTED = re.compile(r"\bsortBy\s+dt\.modified/sort\.ascending\s*$", re.IGNORECASE)
+_TOKEN = re.compile(r'\s*(\(|\)|"(?:[^"\\]|\\.)*"|==|>=|<=|=|[^\s()=<>"]+)')
+_SORT = re.compile(r"\s+sortBy\s+(dt\.modified|dt\.available)/sort\.ascending\s*$", re.IGNORECASE)
 _PRODUCT_AREA = re.compile(r'^\(?\s*c\.product-area\s*==\s*"?officielepublicaties"?')
+_DATE_INDEXES = frozenset({"dt.modified", "dt.available"})
+_TEXT_INDEXES = frozenset({"c.product-area", "w.publicatienaam", "w.dossiernummer", "w.behandeldDossier",
+                           "w.subrubriek"})
+
+
+class _CqlError(ValueError):
+    def __init__(self, uri: str, message: str) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class _Clause:
+    """One `index relation term` of a CQL query."""
+
+    def __init__(self, index: str, relation: str, term: str) -> None:
+        if index not in _DATE_INDEXES | _TEXT_INDEXES:
+            raise _CqlError("info:srw/diagnostic/1/16", f"Unsupported index: {index}")
+        self.index, self.relation, self.term = index, relation, _cql_unquote(term)
+        if index in _DATE_INDEXES:
+            if relation not in (">=", "<="):
+                raise _CqlError("info:srw/diagnostic/1/19", f"Unsupported relation {relation} for {index}")
+            try:
+                self.day = dt.date.fromisoformat(self.term)
+            except ValueError:
+                raise _CqlError("info:srw/diagnostic/1/10", f"invalid date in {index}") from None
+        elif relation not in ("==", "="):
+            raise _CqlError("info:srw/diagnostic/1/19", f"Unsupported relation {relation} for {index}")
+
+    def __call__(self, r: _Record) -> bool:
+        if self.index in _DATE_INDEXES:
+            day = r.modified if self.index == "dt.modified" else (r.available or r.modified)
+            return day >= self.day if self.relation == ">=" else day <= self.day
+        values: tuple[str | None, ...] = {
+            "c.product-area": ("officielepublicaties",), "w.publicatienaam": (r.publicatienaam,),
+            "w.dossiernummer": (r.dossier,), "w.behandeldDossier": r.behandeld, "w.subrubriek": (r.subrubriek,),
+        }[self.index]
+        return any(v is not None and v.casefold() == self.term.casefold() for v in values)
+
+
+class _Cql:
+    """A CQL query as far as wetwacht writes it: clauses, AND, OR (equal precedence, left to right, as CQL)
+    and parentheses, then an optional sortBy."""
+
+    def __init__(self, query: str) -> None:
+        sort = _SORT.search(query)
+        self.sort = sort.group(1).lower() if sort else None
+        text = query[: sort.start()] if sort else query
+        self.tokens = [m.group(1) for m in _TOKEN.finditer(text)]
+        if "".join(self.tokens).replace(" ", "") != re.sub(r"\s+", "", text):
+            raise _CqlError("info:srw/diagnostic/1/10", "Query syntax error")
+        self.at = 0
+        self.match = self._expression()
+        if self.at != len(self.tokens):
+            raise _CqlError("info:srw/diagnostic/1/10", f"Query syntax error at {self.tokens[self.at]!r}")
+
+    def _next(self) -> str:
+        if self.at >= len(self.tokens):
+            raise _CqlError("info:srw/diagnostic/1/10", "Query syntax error: unexpected end")
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def _expression(self) -> Callable[[_Record], bool]:
+        left = self._term()
+        while self.at < len(self.tokens) and self.tokens[self.at].lower() in ("and", "or"):
+            op = self._next().lower()
+            right = self._term()
+            left = (lambda a, b: lambda r: a(r) and b(r))(left, right) if op == "and" else \
+                (lambda a, b: lambda r: a(r) or b(r))(left, right)
+        return left
+
+    def _term(self) -> Callable[[_Record], bool]:
+        token = self._next()
+        if token == "(":
+            inner = self._expression()
+            if self._next() != ")":
+                raise _CqlError("info:srw/diagnostic/1/10", "Query syntax error: ) expected")
+            return inner
+        relation = self._next()
+        if relation not in ("==", "=", ">=", "<="):
+            raise _CqlError("info:srw/diagnostic/1/10", f"Query syntax error at {relation!r}")
+        return _Clause(token, relation, self._next())
 
 
 _RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -325,8 +412,10 @@ class FakeUpstream:
             return len(self._seen)
 
     def count(self, endpoint: Endpoint) -> int:
-        path = FEED_PATH if endpoint == "feed" else SRU_PATH
         with self._lock:
+            if endpoint == "entity":
+                return sum(1 for s in self._seen if s.path.startswith(ENTITY_PATH))
+            path = FEED_PATH if endpoint == "feed" else SRU_PATH
             return sum(1 for s in self._seen if s.path == path)
 
     def reset_counts(self) -> None:
@@ -371,7 +460,8 @@ class FakeUpstream:
 
     def add_entity(self, category: str, fields: Mapping[str, str | None] | Sequence[tuple[str, str | None]],
                    refs: Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] = (), *,
-                   guid: str | None = None, ns1: bool = False, stamp: Stamp | None = None) -> str:
+                   guid: str | None = None, ns1: bool = False, stamp: Stamp | None = None,
+                   bijgewerkt: dt.datetime | None = None) -> str:
         """Append an entity of any category: scalar `fields` (None = xsi:nil) and `refs` (relation element
         -> GUID or GUIDs), in the given order (relations first, as in the XSD)."""
         with self._lock:
@@ -382,22 +472,24 @@ class FakeUpstream:
                 ref_pairs.extend((name, v) for v in ([value] if isinstance(value, str) else value))
             field_pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
             entity = _Entity(category, guid, ref_pairs, field_pairs, ns1=ns1,
-                             stamp=stamp or ("offset" if ns1 else "Z"), bijgewerkt=self.now - dt.timedelta(seconds=4))
+                             stamp=stamp or ("offset" if ns1 else "Z"),
+                             bijgewerkt=bijgewerkt or self.now - dt.timedelta(seconds=4))
             self._entities[guid] = entity
             self._append(entity)
             return guid
 
     def add_dossier(self, nummer: str, titel: str, *, toevoeging: str | None = None, hoogste_volgnummer: int = 1,
-                    guid: str | None = None) -> str:
+                    guid: str | None = None, bijgewerkt: dt.datetime | None = None) -> str:
         return self.add_entity("Kamerstukdossier", [
             ("titel", titel), ("citeertitel", None), ("alias", None), ("nummer", nummer),
             ("toevoeging", toevoeging), ("hoogsteVolgnummer", str(hoogste_volgnummer)), ("afgesloten", "false"),
             ("kamer", "Tweede Kamer"),
-        ], guid=guid)
+        ], guid=guid, bijgewerkt=bijgewerkt)
 
     def add_zaak(self, nummer: str, *, dossier: str | None, titel: str, soort: str = "Wetgeving",
                  onderwerp: str | None = None, volgnummer: int = 0, gestart: dt.date | None = None,
-                 guid: str | None = None, citeertitel: str | None = None, vergaderjaar: str = "2025-2026") -> str:
+                 guid: str | None = None, citeertitel: str | None = None, vergaderjaar: str = "2025-2026",
+                 bijgewerkt: dt.datetime | None = None) -> str:
         started = gestart or self.now.date()
         return self.add_entity("Zaak", [
             ("nummer", nummer), ("soort", soort), ("onderwerp", onderwerp or titel),
@@ -405,13 +497,13 @@ class FakeUpstream:
             ("titel", titel), ("citeertitel", citeertitel), ("alias", None), ("vergaderjaar", vergaderjaar),
             ("volgnummer", str(volgnummer)), ("status", "Vrijgegeven"), ("afgedaan", "false"),
             ("grootProject", "false"),
-        ], [("kamerstukdossier", dossier)] if dossier else [], guid=guid)
+        ], [("kamerstukdossier", dossier)] if dossier else [], guid=guid, bijgewerkt=bijgewerkt)
 
     def add_document(self, nummer: str, *, soort: str, titel: str, onderwerp: str | None = None,
                      datum: dt.date | None = None, volgnummer: int = -1, dossier: str | None = None,
                      zaak: str | Sequence[str] | None = None, externe_identifier: str | None = None,
                      guid: str | None = None, vergaderjaar: str = "2025-2026", kamer: str = "2",
-                     citeertitel: str | None = None) -> str:
+                     citeertitel: str | None = None, bijgewerkt: dt.datetime | None = None) -> str:
         """A Document; with `externe_identifier` also its DocumentVersie (appended after it)."""
         with self._lock:
             guid = guid or self._guid("Document")
@@ -429,26 +521,29 @@ class FakeUpstream:
                 ("datumRegistratie", f"{day}T00:00:00+02:00"),
                 ("datumOntvangst", None), ("aanhangselnummer", None), ("kenmerkAfzender", None),
                 ("organisatie", "Tweede Kamer"),
-            ], refs, guid=guid)
+            ], refs, guid=guid, bijgewerkt=bijgewerkt)
             if version and externe_identifier:
                 self.version_of[guid] = version
-                self.add_document_versie(guid, externe_identifier=externe_identifier, guid=version, datum=datum)
+                self.add_document_versie(guid, externe_identifier=externe_identifier, guid=version, datum=datum,
+                                         bijgewerkt=bijgewerkt)
             return guid
 
     def add_document_versie(self, document: str, *, externe_identifier: str | None, versienummer: int = 1,
-                            datum: dt.date | None = None, guid: str | None = None) -> str:
+                            datum: dt.date | None = None, guid: str | None = None,
+                            bijgewerkt: dt.datetime | None = None) -> str:
         day = (datum or self.now.date()).isoformat()
         return self.add_entity("DocumentVersie", [
             ("status", "Vrijgegeven"), ("versienummer", str(versienummer)), ("bestandsgrootte", "118784"),
             ("extensie", ".docx"), ("datum", f"{day}T19:07:00+02:00"), ("externeidentifier", externe_identifier),
-        ], [("document", document)], guid=guid)
+        ], [("document", document)], guid=guid, bijgewerkt=bijgewerkt)
 
     def add_besluit(self, zaak: str, *, besluit_soort: str, besluit_tekst: str, stemmings_soort: str | None = None,
-                    status: str = "Besluit", guid: str | None = None) -> str:
+                    status: str = "Besluit", guid: str | None = None, bijgewerkt: dt.datetime | None = None) -> str:
         return self.add_entity("Besluit", [
             ("stemmingsSoort", stemmings_soort), ("besluitSoort", besluit_soort), ("besluitTekst", besluit_tekst),
             ("opmerking", None), ("status", status), ("agendapuntZaakBesluitVolgorde", "4"),
-        ], [("agendapunt", "0000ab12-36a7-4e42-9c15-000000000001"), ("zaak", zaak)], guid=guid)
+        ], [("agendapunt", "0000ab12-36a7-4e42-9c15-000000000001"), ("zaak", zaak)], guid=guid,
+            bijgewerkt=bijgewerkt)
 
     def update(self, guid: str, **fields: str | None) -> None:
         """A new version of an entity with some fields changed (appended as a new entry)."""
@@ -475,6 +570,14 @@ class FakeUpstream:
             for entity in live:
                 self._append(entity)
             return len(live)
+
+    def entity_xml(self, guid: str) -> bytes | None:
+        """The body of `Entiteiten/<guid>`: the entity's current payload, None when it is unknown."""
+        with self._lock:
+            entity = self._entities.get(guid)
+            if entity is None:
+                return None
+            return ('<?xml version="1.0" encoding="utf-8"?>\n' + self._payload(entity) + "\n").encode("utf-8")
 
     def head(self, category: str) -> str:
         """The skiptoken after the category's last entry, "" when it has none."""
@@ -552,28 +655,36 @@ class FakeUpstream:
 
     def add_kamerstuk(self, dossier: str, ondernummer: str, *, dossiertitel: str, soort: str,
                       documenttitel: str | None = None, chamber: Literal["TK", "EK"] = "TK",
-                      modified: dt.date | None = None, date: dt.date | None = None, version: str | None = None) -> str:
+                      modified: dt.date | None = None, date: dt.date | None = None, version: str | None = None,
+                      available: dt.date | None = None) -> str:
+        """A Kamerstuk; `available` (its publication day) defaults to `modified` (a re-index keeps the old
+        one and moves `modified`)."""
         creator = "Tweede Kamer der Staten-Generaal" if chamber == "TK" else "Eerste Kamer der Staten-Generaal"
         title = f"{dossiertitel}; {soort}; {documenttitel or soort}"
         return self.add_sru_record(
             f"kst-{dossier}-{ondernummer}", publicatienaam="Kamerstuk", title=title, modified=modified,
             rtype="Kamerstuk", creator=creator, dossier=dossier, ondernummer=ondernummer, subrubriek=soort,
             dossiertitel=dossiertitel, documenttitel=documenttitel or soort, date=date, version=version,
-            content_area=f"officielepublicaties/kst/{dossier}")
+            content_area=f"officielepublicaties/kst/{dossier}", available=available)
 
     def add_staatsblad(self, year: int, number: int, *, title: str, behandeld: Iterable[str] = (),
-                       soort: str = "Wet", modified: dt.date | None = None, version: str | None = None) -> str:
+                       soort: str = "Wet", modified: dt.date | None = None, version: str | None = None,
+                       available: dt.date | None = None, date: dt.date | None = None) -> str:
         return self.add_sru_record(
             f"stb-{year}-{number}", publicatienaam="Staatsblad", title=title, modified=modified, rtype=soort,
             creator="Ministerie van Binnenlandse Zaken en Koninkrijksrelaties", creator_scheme="OVERHEID.Ministerie",
-            behandeld=behandeld, version=version, content_area=f"officielepublicaties/stb/{year}")
+            behandeld=behandeld, version=version, content_area=f"officielepublicaties/stb/{year}",
+            available=available, date=date)
 
     def add_staatscourant(self, year: int, number: int, *, title: str, soort: str = "advies Raad van State",
-                          modified: dt.date | None = None, version: str | None = None) -> str:
+                          modified: dt.date | None = None, version: str | None = None,
+                          available: dt.date | None = None, behandeld: Iterable[str] = (),
+                          date: dt.date | None = None) -> str:
         return self.add_sru_record(
             f"stcrt-{year}-{number}", publicatienaam="Staatscourant", title=title, modified=modified, rtype=soort,
             creator="Ministerie van Binnenlandse Zaken en Koninkrijksrelaties", creator_scheme="OVERHEID.Ministerie",
-            version=version, content_area=f"officielepublicaties/stcrt/{year}")
+            version=version, content_area=f"officielepublicaties/stcrt/{year}", available=available,
+            behandeld=behandeld, date=date)
 
     def _record_xml(self, r: _Record, position: int) -> str:
         ident = escape(r.identifier)
@@ -676,16 +787,18 @@ class FakeUpstream:
         if not _PRODUCT_AREA.match(query) or query.count('"') % 2 or query.count("(") != query.count(")"):
             return self.diagnostic_xml("info:srw/diagnostic/1/10",
                                        f"line 1:0 mismatched input '{query[:20]}' expecting {{<EOF>, AND, OR}}")
-        names = {_cql_unquote(t) for t in _PUBLICATIENAAM.findall(query)}
-        since_match = _MODIFIED.search(query)
         try:
-            since = dt.date.fromisoformat(_cql_unquote(since_match.group(1))) if since_match else None
-        except ValueError:
-            return self.diagnostic_xml("info:srw/diagnostic/1/10", "invalid date in dt.modified")
+            cql = _Cql(query)
+        except _CqlError as exc:
+            return self.diagnostic_xml(exc.uri, str(exc))
         with self._lock:
-            found = [r for r in self._records.values()
-                     if (not names or r.publicatienaam in names) and (since is None or r.modified >= since)]
-        found.sort(key=(lambda r: (r.modified, r.seq)) if _SORTED.search(query) else (lambda r: r.seq))
+            found = [r for r in self._records.values() if cql.match(r)]
+        if cql.sort == "dt.available":
+            found.sort(key=lambda r: (r.available or r.modified, r.seq))
+        elif cql.sort == "dt.modified":
+            found.sort(key=lambda r: (r.modified, r.seq))
+        else:
+            found.sort(key=lambda r: r.seq)
         page = found[start - 1:start - 1 + min(maximum, self.sru_max_records)]
         return self.response_xml([self._record_xml(r, start + i) for i, r in enumerate(page)], total=len(found))
 
@@ -699,6 +812,11 @@ class FakeUpstream:
             return None
 
     def _answer(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+        if path.startswith(ENTITY_PATH):
+            body = self.entity_xml(urllib.parse.unquote(path[len(ENTITY_PATH):]))
+            if body is None:
+                return 404, "text/plain", b"not found\n", {}
+            return 200, "application/xml; charset=utf-8", body, {}
         if path == FEED_PATH:
             category = params.get("category")
             if not category:
@@ -729,7 +847,9 @@ class FakeUpstream:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         split = urllib.parse.urlsplit(handler.path)
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
-        endpoint: Endpoint | None = "feed" if split.path == FEED_PATH else "sru" if split.path == SRU_PATH else None
+        endpoint: Endpoint | None = (
+            "feed" if split.path == FEED_PATH else "sru" if split.path == SRU_PATH
+            else "entity" if split.path.startswith(ENTITY_PATH) else None)
         fault = self._take_fault(endpoint)
         headers: dict[str, str] = {}
         if fault is None or fault.mode in ("truncate", "hang"):
