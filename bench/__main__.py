@@ -10,7 +10,8 @@ import importlib
 import sys
 import time
 
-BENCHES = ("bench_sources", "bench_matching", "bench_webhooks", "bench_telegram", "bench_service")
+BENCHES = ("bench_sources", "bench_matching", "bench_history", "bench_cli", "bench_webhooks", "bench_telegram",
+           "bench_service")
 
 
 def main(argv: list[str]) -> int:

@@ -22,13 +22,16 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlmodel import select
 
-from bot.history import HistoryReader, progress
+from bot.history import HistoryReader
 from bot.pipeline import Pipeline
 from matchers.catalog import BILL_KINDS, load_catalog
 from sources.sru import SruSource
+from storage.catalog_repo import history_progress as progress
 from storage.catalog_repo import stages_reached, sync_catalog
 from storage.db import make_engine, migrate, session_scope
+from storage.models import LinkRow, NoticeRow
 from tests.fakes.upstream import FakeUpstream
 
 INSTALL = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -110,11 +113,16 @@ async def run() -> None:
         with session_scope(engine) as session:
             state = progress(session)
             reached = stages_reached(session)
+            learned = len(list(session.exec(select(LinkRow).where(LinkRow.origin == "learned"))))
+            asked = sum(n.text.count("/link ") for n in session.exec(
+                select(NoticeRow).where(NoticeRow.kind == "history.doubtful")))
         engine.dispose()
     print("   record before the installation: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     print(f"   history: {result.tasks} tasks, {result.requests} requests ({up.count('sru')} seen by the fake), "
           f"{result.records} records, {result.documents} documents kept, {len(reached)} commitments with a stage")
     print(f"   {state.line() if state else '-'}")
+    print(f"   the search learned {learned} dossiers of bills the catalog knew none of, and asked the maintainers "
+          f"about {asked} possible ones")
     print(f"   work {seconds:.1f} s; page pauses {sum(paused):.0f} s at {PAGE_PAUSE:.0f} s a request; "
           f"at the default pause the whole history takes {seconds + sum(paused):.0f} s; max RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -13,21 +13,21 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlmodel import col, select
+from bot.cliargs import iso_datetime, register_webhook
 
-from bot import redact, webhooks_cli
-from bot.app import Context, build_sources, deliver_once, http_client, open_channels, poll_once
-from bot.config import ConfigError, Settings, load_settings
-from bot.delivery import DeliverStats
-from bot.pipeline import PollResult
-from matchers.catalog import Catalog, CatalogError, load_catalog
-from matchers.deadlines import dutch_date
-from matchers.stages import DUTCH, Stage
-from storage.catalog_repo import CommitmentView, commitment_views, history, sync_catalog
-from storage.db import make_engine, migrate, session_scope, utcnow
-from storage.models import EventRow, SourceStateRow
+# Every command imports what it needs when it runs: `wetwacht --help` and the read-only commands must not pay for
+# the matcher, the sources, Telegram and the web server (see `python -m bench cli`).
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.app import Context
+    from bot.config import Settings
+    from bot.delivery import DeliverStats
+    from bot.pipeline import PollResult
+    from matchers.catalog import Catalog
+    from storage.catalog_repo import CommitmentView
 
 log = logging.getLogger("wetwacht")
 
@@ -62,10 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("events", help="detected events, oldest first")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--since", type=webhooks_cli.iso_datetime,
+    p.add_argument("--since", type=iso_datetime,
                    help="only events detected at or after this ISO date/time")
 
-    webhooks_cli.register(sub)
+    register_webhook(sub)
+
 
     p = sub.add_parser("sources", help="each source: cursor, last success, consecutive failures, last error")
     p.add_argument("--json", action="store_true")
@@ -81,18 +82,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class App:
-    """What a command needs: settings, the database (migrated, catalog synced) and the clock."""
+    """What a command needs: settings, the database (migrated, catalog synced) and the clock. The catalog files
+    are read only when they changed since the last sync, or when a command needs the catalog itself."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, today: Today, out: TextIO, err: TextIO) -> None:
+    def __init__(self, settings: Settings, today: Today, out: TextIO, err: TextIO,
+                 catalog: Catalog | None = None) -> None:
+        from matchers.catalog import load_catalog
+        from storage.catalog_repo import sync_if_changed
+        from storage.db import make_engine, migrate, session_scope, utcnow
+
         self.settings = settings
-        self.catalog = catalog
         self.today = today
         self.out = out
         self.err = err
-        self.engine = make_engine(settings.database_url)
+        self.engine: Engine = make_engine(settings.database_url)
         migrate(self.engine)
+        self._catalog = catalog
         with session_scope(self.engine) as session:
-            sync_catalog(session, catalog, utcnow())
+            loaded = sync_if_changed(session, lambda: self._catalog or load_catalog(), utcnow())
+        self._catalog = self._catalog or loaded
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from matchers.catalog import load_catalog
+
+            self._catalog = load_catalog()
+        return self._catalog
 
     def print_json(self, value: object) -> None:
         json.dump(value, self.out, ensure_ascii=False, indent=2)
@@ -100,6 +116,9 @@ class App:
 
 
 def cmd_commitments(app: App, args: argparse.Namespace) -> int:
+    from storage.catalog_repo import commitment_views
+    from storage.db import session_scope
+
     with session_scope(app.engine) as session:
         views = commitment_views(session, app.today())
     if args.json:
@@ -126,6 +145,13 @@ def _promise_json(view: CommitmentView) -> list[dict[str, object]]:
 
 
 def cmd_show(app: App, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from matchers.stages import DUTCH, Stage
+    from storage.catalog_repo import commitment_views, history
+    from storage.db import session_scope
+    from storage.models import EventRow
+
     with session_scope(app.engine) as session:
         views = commitment_views(session, app.today(), slugs=[args.slug])
         if not views:
@@ -181,6 +207,11 @@ def _suggest(slug: str, known: Sequence[str]) -> str:
 
 
 def cmd_events(app: App, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from storage.db import session_scope
+    from storage.models import EventRow
+
     with session_scope(app.engine) as session:
         query = select(EventRow).where(col(EventRow.status).in_(("published", "retracted")))
         if args.since:
@@ -195,15 +226,25 @@ def cmd_events(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sources(app: App, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from storage.catalog_repo import history_progress
+    from storage.db import session_scope
+    from storage.models import SourceStateRow
+
     with session_scope(app.engine) as session:
         rows = session.exec(select(SourceStateRow).order_by(col(SourceStateRow.name))).all()
-    items = [
+        past = history_progress(session)
+    items: list[dict[str, object]] = [
         {"name": r.name, "cursor": r.cursor,
          "last_success": r.last_success_at.isoformat() if r.last_success_at else None,
          "last_attempt": r.last_attempt_at.isoformat() if r.last_attempt_at else None,
          "consecutive_failures": r.consecutive_failures, "last_error": r.last_error}
         for r in rows
     ]
+    for item in items:  # the installation history is read from KOOP: its progress shows with that source
+        if item["name"] == "ob":
+            item["history"] = past.as_json() if past else None
     if args.json:
         app.print_json(items)
         return EXIT_OK
@@ -214,6 +255,8 @@ def cmd_sources(app: App, args: argparse.Namespace) -> int:
                       f"{i['consecutive_failures']} consecutive failures"
                       f"{', last error: ' + str(i['last_error']) if i['last_error'] else ''}\n"
                       f"     cursor {i['cursor'] or '-'}\n")
+        if i["name"] == "ob" and past is not None:
+            app.out.write(f"     {past.line()}\n")
     return EXIT_OK
 
 
@@ -238,6 +281,8 @@ def catalog_counts(catalog: Catalog) -> dict[str, Any]:
 
 
 def run_catalog_check(out: TextIO, *, as_json: bool) -> int:
+    from matchers.catalog import load_catalog
+
     catalog = load_catalog()
     counts = catalog_counts(catalog)
     if as_json:
@@ -254,10 +299,14 @@ def run_catalog_check(out: TextIO, *, as_json: bool) -> int:
 
 
 def _context(app: App) -> Context:
+    from bot.app import Context
+
     return Context(settings=app.settings, engine=app.engine, catalog=app.catalog)
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    from bot.app import build_sources, http_client, open_channels, poll_once
+
     async def go() -> list[PollResult]:
         async with http_client() as client, open_channels(app.settings, app.engine) as channels:
             ctx = _context(app)
@@ -273,6 +322,8 @@ def cmd_poll(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(app: App, args: argparse.Namespace) -> int:
+    from bot.app import deliver_once, open_channels
+
     async def go() -> DeliverStats:
         async with open_channels(app.settings, app.engine) as channels:
             ctx = _context(app)
@@ -296,6 +347,9 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_webhook(app: App, args: argparse.Namespace) -> int:
+    from bot import webhooks_cli
+    from storage.db import utcnow
+
     return webhooks_cli.dispatch(args, app.engine, list(app.catalog.commitments), app.settings, app.out, app.err,
                                  utcnow())
 
@@ -329,18 +383,29 @@ def main(argv: Sequence[str] | None = None, *, today: Today | None = None, out: 
         args = build_parser().parse_args(argv)
         if args.command == "catalog":
             return run_catalog_check(out, as_json=args.json)
+        from bot import redact
+        from bot.config import load_settings
+        from matchers.deadlines import dutch_date
+
         settings = load_settings()
         if settings.telegram_token is not None:
             redact.install([settings.telegram_token.get_secret_value()])
-        catalog = load_catalog()
-        app = App(settings, catalog, today or (lambda: dutch_date(dt.datetime.now(dt.UTC))), out, err)
+        app = App(settings, today or (lambda: dutch_date(dt.datetime.now(dt.UTC))), out, err)
         return COMMANDS[args.command](app, args)
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
-    except CatalogError as exc:
-        err.write(f"catalog error: {exc}\n")
-        return EXIT_USAGE
+    except Exception as exc:  # configuration and catalog errors are the user's to fix: one line, exit 2
+        from bot.config import ConfigError
+        from matchers.catalog import CatalogError
+
+        if isinstance(exc, ConfigError):
+            err.write(f"{exc}\n")
+            return EXIT_USAGE
+        if isinstance(exc, CatalogError):
+            err.write(f"catalog error: {exc}\n")
+            return EXIT_USAGE
+        raise
 
 
 def entrypoint() -> None:

@@ -50,14 +50,15 @@ from matchers.catalog import BILL_KINDS
 from matchers.engine import Match
 from sources.base import Document, SourceError
 from sources.sru import SruSource, dossier_query, opening_query, wanted
+from storage.catalog_repo import DOSSIER_TASK as DOSSIER
+from storage.catalog_repo import SEARCH_TASK as SEARCH
+from storage.catalog_repo import history_progress as progress
 from storage.catalog_repo import stages_reached
 from storage.db import session_scope
 from storage.models import CommitmentRow, DocumentRow, HistoryTaskRow, LinkRow, NoticeRow, PromiseRow, SourceStateRow
 
 log = logging.getLogger(__name__)
 
-SEARCH = "search"
-DOSSIER = "dossier"
 SEARCH_VALUE = "opening-documents"
 # The search for unlinked bills starts this long before the earliest promise of one: a bill may have been
 # submitted a little before the letter that promised it.
@@ -66,6 +67,7 @@ SEARCH_LEAD = dt.timedelta(days=365)
 MAX_ATTEMPTS = 10
 MAX_TASKS_PER_RUN = 2000  # a safety stop, far above a catalog's dossiers
 DOUBTFUL_SHOWN = 15  # doubtful matches listed in one notice to the maintainers
+PROGRESS_EVERY = 20.0  # seconds between two progress lines in the log
 Clock = Callable[[], dt.datetime]
 
 
@@ -82,51 +84,6 @@ class HistoryRun:
     seconds: float = 0.0
     waiting: bool = False  # KOOP's first poll is not over: nothing to read yet
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The history's state for `wetwacht sources`."""
-
-    dossiers: int
-    dossiers_done: int
-    search: str | None  # pending | done | failed | None (nothing to search for)
-    pending: int
-    failed: int
-    requests: int
-    documents: int
-    last_error: str | None
-
-    def as_json(self) -> dict[str, object]:
-        return {"dossiers": self.dossiers, "dossiers_done": self.dossiers_done, "search": self.search,
-                "pending": self.pending, "failed": self.failed, "requests": self.requests,
-                "documents": self.documents, "last_error": self.last_error}
-
-    def line(self) -> str:
-        search = {"done": "done", "pending": "pending", "failed": "failed", None: "not needed"}.get(
-            self.search, str(self.search))
-        failed = f", {self.failed} failed" if self.failed else ""
-        error = f", last error: {self.last_error}" if self.last_error else ""
-        return (f"history: {self.dossiers_done} of {self.dossiers} linked dossiers read{failed}; search for "
-                f"bills without a dossier: {search}; {self.documents} documents from {self.requests} requests"
-                f"{error}")
-
-
-def progress(session: Session) -> Progress | None:
-    """The history's progress, or None before it ever started."""
-    tasks = list(session.exec(select(HistoryTaskRow)))
-    if not tasks:
-        return None
-    dossiers = [t for t in tasks if t.kind == DOSSIER]
-    search = next((t for t in tasks if t.kind == SEARCH), None)
-    errors = [t for t in tasks if t.last_error]
-    return Progress(
-        dossiers=len(dossiers), dossiers_done=sum(1 for t in dossiers if t.status == "done"),
-        search=search.status if search else None, pending=sum(1 for t in tasks if t.status == "pending"),
-        failed=sum(1 for t in tasks if t.status == "failed"), requests=sum(t.requests for t in tasks),
-        documents=sum(t.documents for t in tasks),
-        last_error=max(errors, key=lambda t: t.id or 0).last_error if errors else None,
-    )
 
 
 class HistoryReader:
@@ -218,8 +175,17 @@ class HistoryReader:
             counts = self._counts(session)
         if not pending:
             return run
-        log.info("history: reading what the record held before %s: %s", horizon.date(), counts)
+        log.info("history: reading what the record held before %s: %s (one request every %.0f s; this takes "
+                 "a few minutes at installation, and `wetwacht sources` shows how far it is)", horizon.date(), counts,
+                 self.sru.page_pause)
+        said = time.monotonic()
         for _ in range(MAX_TASKS_PER_RUN):
+            if time.monotonic() - said >= PROGRESS_EVERY:
+                said = time.monotonic()
+                with session_scope(self.engine) as session:
+                    now_state = progress(session)
+                if now_state is not None:
+                    log.info("%s", now_state.line())
             with session_scope(self.engine) as session:
                 self.plan(session)  # a confident match may have learned a dossier: read it too
                 task = session.exec(select(HistoryTaskRow).where(HistoryTaskRow.status == "pending")
@@ -239,7 +205,15 @@ class HistoryReader:
         log.info("history: %d tasks, %d requests, %d records, %d documents kept, %d commitments got their stage "
                  "from it, %.1f s%s", run.tasks, run.requests, run.records, run.documents, run.stages, run.seconds,
                  f"; {state.line()}" if state else "")
+        if state is not None and state.pending == 0 and run.tasks:
+            log.info("history done: %d of %d commitments have a stage from the record; see `wetwacht commitments`, "
+                     "`wetwacht show SLUG` (its history, with dates) and `wetwacht sources`", len(after),
+                     self._commitments())
         return run
+
+    def _commitments(self) -> int:
+        with session_scope(self.engine) as session:
+            return len(list(session.exec(select(CommitmentRow.slug))))
 
     @staticmethod
     def _counts(session: Session) -> str:
@@ -306,7 +280,7 @@ class HistoryReader:
             if done:
                 break
         run.tasks += 1
-        log.info("history: %s %s read (%d records so far in this run)", kind, value, run.records)
+        log.debug("history: %s %s read (%d records so far in this run)", kind, value, run.records)
         if kind == SEARCH:
             self._decide(found)
         return True

@@ -189,8 +189,8 @@ class Pipeline:
         make_events = not (first_poll and self.start == "now")
         if first_poll:
             log.info("installing source %s: %s", source.name,
-                     "finding where its record ends now (no backlog, no flood)" if self.start == "now"
-                     else f"reading everything since {self.start}")
+                     "what it holds now is backlog (no events); what it publishes from now on is news"
+                     if self.start == "now" else f"reading everything since {self.start} as news (a backfill)")
         horizon = self.horizon(installed_at or (poll_started if make_events else None))
         try:
             can_fetch = getattr(source, "entity", None) is not None

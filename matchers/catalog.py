@@ -8,6 +8,7 @@ parsed, and every mistake is refused with file, commitment and field named. The 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -337,6 +338,17 @@ def _extend_unique(target: list[str], values: Iterable[str]) -> None:
     for v in values:
         if v not in target:
             target.append(v)
+
+
+def fingerprint(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -> str:
+    """A digest of every catalog file and seed letter (names and bytes): when it is unchanged, the catalog
+    synced into the database is the catalog of the files, and a command need not load them again."""
+    digest = hashlib.sha256()
+    seeds = seeds_dir or directory / "seeds"
+    code = [Path(__file__), Path(__file__).with_name("deadlines.py")]  # how the files are read counts too
+    for path in sorted([*directory.glob("*.yaml"), *seeds.glob("*.txt"), *code]):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def load_catalog(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -> Catalog:

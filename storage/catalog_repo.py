@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from matchers.catalog import Catalog, Commitment, Kind, Promise
+from matchers.catalog import Catalog, Commitment, Kind, Promise, fingerprint
 from matchers.deadlines import Deadline
 from matchers.stages import Stage, furthest, keeps
-from storage.models import CommitmentRow, DocumentRow, EventRow, EvidenceRow, LinkRow, PromiseRow, TermRow
+from storage.models import (
+    CommitmentRow,
+    DocumentRow,
+    EventRow,
+    EvidenceRow,
+    HistoryTaskRow,
+    LinkRow,
+    MetaRow,
+    PromiseRow,
+    TermRow,
+)
 
 COUNTING_EVIDENCE = ("auto", "confirmed")
+# The kinds of history task (`bot.history`): a linked dossier's record, the search for bills without one.
+DOSSIER_TASK = "dossier"
+SEARCH_TASK = "search"
 # Evidence from the record before the installation (or before a dossier was linked): it counts for the stage,
 # with no event.
 HISTORY_EVIDENCE = "history"
@@ -71,6 +86,30 @@ def sync_catalog(session: Session, catalog: Catalog, now: dt.datetime) -> None:
         if prow.id not in keep and key[0] in catalog:
             session.delete(prow)
     session.flush()
+
+
+def catalog_fingerprint() -> str:
+    """The fingerprint of the catalog files (`matchers.catalog.fingerprint`) and of the code that syncs them."""
+    digest = hashlib.sha256(fingerprint().encode("ascii"))
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def sync_if_changed(session: Session, load: Callable[[], Catalog], now: dt.datetime) -> Catalog | None:
+    """Sync the catalog files into the database when they changed since the last sync (their fingerprint is
+    kept in the `meta` table). Returns the catalog when it was loaded, None when nothing had changed: a command
+    that only reads the database then never parses the files."""
+    current = catalog_fingerprint()
+    stored = session.get(MetaRow, "catalog")
+    if stored is not None and stored.value == current:
+        return None
+    catalog = load()
+    sync_catalog(session, catalog, now)
+    session.add(MetaRow(key="catalog", value=current) if stored is None else stored)
+    if stored is not None:
+        stored.value = current
+    session.flush()
+    return catalog
 
 
 def runtime_catalog(session: Session, base: Catalog) -> Catalog:
@@ -253,4 +292,49 @@ def _view(row: CommitmentRow, promises: list[PromiseRow], dossiers: list[str], s
         due=latest.due if latest else None, overdue=bool(latest_view and latest_view.overdue),
         dossiers=tuple(dict.fromkeys(dossiers)), promises=tuple(pviews),
         letters=tuple(dict.fromkeys(p.letter for p in promises)),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryProgress:
+    """The history's state for `wetwacht sources`."""
+
+    dossiers: int
+    dossiers_done: int
+    search: str | None  # pending | done | failed | None (nothing to search for)
+    pending: int
+    failed: int
+    requests: int
+    documents: int
+    last_error: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"dossiers": self.dossiers, "dossiers_done": self.dossiers_done, "search": self.search,
+                "pending": self.pending, "failed": self.failed, "requests": self.requests,
+                "documents": self.documents, "last_error": self.last_error}
+
+    def line(self) -> str:
+        search = {"done": "done", "pending": "pending", "failed": "failed", None: "not needed"}.get(
+            self.search, str(self.search))
+        failed = f", {self.failed} failed" if self.failed else ""
+        error = f", last error: {self.last_error}" if self.last_error else ""
+        return (f"history: {self.dossiers_done} of {self.dossiers} linked dossiers read{failed}; search for "
+                f"bills without a dossier: {search}; {self.documents} documents from {self.requests} requests"
+                f"{error}")
+
+
+def history_progress(session: Session) -> HistoryProgress | None:
+    """The history's progress, or None before it ever started."""
+    tasks = list(session.exec(select(HistoryTaskRow)))
+    if not tasks:
+        return None
+    dossiers = [t for t in tasks if t.kind == DOSSIER_TASK]
+    search = next((t for t in tasks if t.kind == SEARCH_TASK), None)
+    errors = [t for t in tasks if t.last_error]
+    return HistoryProgress(
+        dossiers=len(dossiers), dossiers_done=sum(1 for t in dossiers if t.status == "done"),
+        search=search.status if search else None, pending=sum(1 for t in tasks if t.status == "pending"),
+        failed=sum(1 for t in tasks if t.status == "failed"), requests=sum(t.requests for t in tasks),
+        documents=sum(t.documents for t in tasks),
+        last_error=max(errors, key=lambda t: t.id or 0).last_error if errors else None,
     )

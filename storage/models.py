@@ -337,8 +337,18 @@ class NoticeRow(SQLModel, table=True):
     sent_at: dt.datetime | None = None
 
 
+class MetaRow(SQLModel, table=True):
+    """Facts about the installation itself, by key: `catalog` holds the fingerprint of the catalog files last
+    synced into the database (a command whose files have not changed need not read them)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
 ALL_TABLES = [
     CommitmentRow, PromiseRow, TermRow, LinkRow, AuditRow, TkEntityRow, TkPendingRow, TkWaitingRow, DocumentRow,
     EvidenceRow, EventRow, ChatRow, SubscriptionRow, EndpointRow, DeliveryRow, SourceStateRow, NoticeRow,
-    HistoryTaskRow,
+    HistoryTaskRow, MetaRow,
 ]

@@ -121,3 +121,42 @@ def test_catalog_check_counts_every_letter() -> None:
         "000_415c6a15cb3a979c.txt", "001_1f6ca667978ca3db.txt", "002_4ecc82ebad1aebf7.txt",
         "003_1166f54ba1c9bc08.txt", "004_1bb4d63a0373bec4.txt"}
     assert counts["per_letter"]["003_1166f54ba1c9bc08.txt"]["commitments"] >= 150
+
+
+def test_read_only_commands_read_the_catalog_files_only_when_they_changed(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files' fingerprint is kept in the database: an unchanged catalog is not parsed again (that is most
+    of a command's start-up), a changed one is synced at once."""
+    import matchers.catalog
+    import storage.catalog_repo
+
+    loads: list[int] = []
+    real = matchers.catalog.load_catalog
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        loads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matchers.catalog, "load_catalog", counting)
+    assert run("commitments", "--json")[0] == 0 and len(loads) == 1  # a new database: synced
+    assert run("commitments", "--json")[0] == 0 and run("events", "--json")[0] == 0
+    assert len(loads) == 1
+    monkeypatch.setattr(storage.catalog_repo, "catalog_fingerprint", lambda: "a catalog file was edited")
+    code, out, _err = run("show", "wet-politieke-partijen", "--json")
+    assert code == 0 and json.loads(out)["slug"] == "wet-politieke-partijen" and len(loads) == 2
+    assert run("sources", "--json")[0] == 0 and len(loads) == 2
+
+
+def test_the_read_only_commands_import_neither_the_matcher_nor_telegram(db: str) -> None:
+    """What keeps them fast (python -m bench cli): the matcher, the sources, Telegram and the web server are
+    imported by the commands that use them, not by every command."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from bot.cli import main; main(sys.argv[1:], out=io.StringIO(), err=io.StringIO()); "
+             "heavy = [m for m in ('matchers.engine', 'wordfreq', 'telegram', 'bot.app', 'sources.sru', 'starlette') "
+             "if m in sys.modules]; print(','.join(heavy))")
+    for argv in (["commitments", "--json"], ["events", "--json"], ["sources", "--json"],
+                 ["show", "wet-politieke-partijen", "--json"]):
+        done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "", (argv, done.stdout, done.stderr[-500:])

@@ -16,13 +16,14 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from bot.history import HistoryReader, progress
+from bot.history import HistoryReader
 from bot.pipeline import Pipeline, PollResult
 from matchers.catalog import Catalog, load_catalog
 from sources.base import FetchError
 from sources.sru import SruSource
 from sources.syncfeed import SyncFeedSource
 from storage.catalog_repo import commitment_views, history, stages_reached, sync_catalog
+from storage.catalog_repo import history_progress as progress
 from storage.curation import link
 from storage.db import make_engine, migrate, session_scope
 from storage.models import (
@@ -156,6 +157,11 @@ async def test_installation_history_gives_the_stages_of_linked_dossiers_with_no_
     world.up.add_staatsblad(2026, 150, title="Wet van 20 mei 2026, houdende regels over politieke partijen "
                             "(Wet op de politieke partijen)", behandeld=("36742",), modified=dt.date(2026, 5, 29),
                             available=dt.date(2026, 5, 29))
+    # The Groningenwet's promise (in werking, end of 2026) was kept before the installation.
+    world.up.add_staatsblad(2026, 301, title="Besluit van 2 oktober 2026 tot vaststelling van het tijdstip van "
+                            "inwerkingtreding van de Wijziging van de Groningenwet", behandeld=("36836",),
+                            soort="Klein Koninklijk Besluit", modified=dt.date(2026, 10, 5),
+                            available=dt.date(2026, 10, 5))
     await world.install()
 
     assert world.events() == [] and world.deliveries() == []
@@ -171,8 +177,14 @@ async def test_installation_history_gives_the_stages_of_linked_dossiers_with_no_
     assert {h.id for h in past} == {"kst-36742-1", "kst-36742-2", "kst-36742-3", "kst-36742-4", "kst-36742-5",
                                     "stb-2026-150"}
     assert next(h for h in past if h.id == "stb-2026-150").stage is not None
-    # The overdue flags follow from the history: the archiefwet's promise (ingediend) is kept.
-    assert views["archiefwet"].stage is not None and not views["archiefwet"].overdue
+    # The overdue flags follow from the history: on 2 January 2027 the Groningenwet's promise is kept, while a
+    # commitment the record holds nothing of is late.
+    assert world.stage("wijziging-groningenwet") == "in_werking"
+    with session_scope(world.engine) as session:
+        later = {v.slug: v for v in commitment_views(session, dt.date(2027, 1, 2))}
+    assert later["wijziging-groningenwet"].due == dt.date(2026, 12, 31) and not later["wijziging-groningenwet"].overdue
+    assert any(v.overdue for v in later.values())
+    assert views["archiefwet"].stage is not None
     # One task per linked dossier of the catalog and one search, all done; progress is known.
     linked = {d for c in CATALOG for d in c.dossiers}
     assert {t.value for t in tasks if t.kind == "dossier"} == linked

@@ -72,6 +72,11 @@ def test_poll_end_to_end(upstream: FakeUpstream) -> None:
     assert [h["id"] for h in as_json("show", "wet-politieke-partijen")["history"]] == ["kst-36742-2"]
     sources = {s["name"]: s for s in as_json("sources")}
     assert set(sources) == {"tk", "ob", "ek", "ic"}
+    history = sources["ob"]["history"]  # the installation history, read from KOOP: all of it done
+    assert history["dossiers"] == history["dossiers_done"] >= 12 and history["search"] == "done"
+    assert history["pending"] == 0 and history["failed"] == 0 and history["requests"] >= 13
+    code, text, _err = wetwacht("sources")
+    assert code == 0 and f"history: {history['dossiers']} of {history['dossiers']} linked dossiers read" in text
     cursor = json.loads(sources["tk"]["cursor"])
     assert cursor["Document"] == up.head("Document") and cursor["Kamerstukdossier"] == up.head("Kamerstukdossier")
     assert all(s["last_success"] and s["consecutive_failures"] == 0 for s in sources.values())

@@ -19,9 +19,10 @@ from sqlmodel import col, select
 from standardwebhooks.webhooks import Webhook
 
 from bot.channels.webhook import UnresolvableHost, WebhookChannel, new_secret
+from bot.cliargs import register_webhook as register
 from bot.config import Settings
 from bot.delivery import Outbox
-from bot.webhooks_cli import dispatch, register, webhook_list
+from bot.webhooks_cli import dispatch, webhook_list
 from storage.db import session_scope
 from storage.models import DeliveryRow, EndpointRow
 from tests.channels import SLUGS, FakeClock, add_delivery, add_endpoint, add_event, database, delivery, endpoint

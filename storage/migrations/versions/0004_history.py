@@ -1,4 +1,5 @@
-"""novelty and history: origin of entities and documents, entities waiting for a fetched one, history tasks
+"""novelty and history: origin of entities and documents, entities waiting for a fetched one, history tasks;
+the meta table (the catalog's fingerprint)
 
 Revision ID: 0004
 Revises: 0003
@@ -52,9 +53,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kind', 'value')
     )
+    op.create_table('meta',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('meta')
     op.drop_table('history_task')
     op.drop_index('ix_tk_waiting_waiter', table_name='tk_waiting')
     op.drop_table('tk_waiting')
