@@ -78,9 +78,9 @@ def migrate(engine: Engine) -> None:
         current = schema_version(connection)
     if current == HEAD:
         return
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing an operator needs
     from alembic import command
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing an operator needs
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
