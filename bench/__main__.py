@@ -11,7 +11,7 @@ import sys
 import time
 
 BENCHES = ("bench_sources", "bench_matching", "bench_history", "bench_cli", "bench_webhooks", "bench_telegram",
-           "bench_service")
+           "bench_service", "bench_web")
 
 
 def main(argv: list[str]) -> int:

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_webhook(sub)
 
+    sub.add_parser("web", help="serve the public site, feeds, calendars and JSON API (read-only) until SIGINT/SIGTERM")
 
     p = sub.add_parser("sources", help="each source: cursor, last success, consecutive failures, last error")
     p.add_argument("--json", action="store_true")
@@ -339,11 +340,23 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.service import Service
 
     async def go() -> None:
+        from bot.web.server import for_service, start_beside_service
+
         service = Service(_context(app))
+        site = for_service(app.settings, app.engine, app.catalog)  # WETWACHT_WEB_PORT=0: none
+        if site is not None:  # on the service's loop; a taken port costs the site, not the polling
+            service.starters.append(lambda: start_beside_service(site))
+            service.stoppers.append(site.stop)
         await service.run()
 
     asyncio.run(go())
     return EXIT_OK
+
+
+def cmd_web(app: App, args: argparse.Namespace) -> int:
+    from bot.web.server import serve_forever
+
+    return serve_forever(app.settings, app.engine, app.catalog, app.err)
 
 
 def cmd_webhook(app: App, args: argparse.Namespace) -> int:
@@ -363,6 +376,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "show": cmd_show,
     "events": cmd_events,
     "sources": cmd_sources,
+    "web": cmd_web,
 }
 
 

@@ -119,11 +119,10 @@ class Service:
             self.scheduler.start()
             log.info("wetwacht running: %d sources every %ds, database %s", len(sources),
                      self.ctx.settings.poll_seconds, self.ctx.settings.database_url_safe)
-            settings = self.ctx.settings
-            site = f"the public site at http://{settings.web_host}:{settings.web_port}/, " if settings.web_port else ""
-            log.info("where to look: %s`wetwacht commitments` (each commitment's stage and deadline), "
+            # The public site says where it listens itself, once it does (bot.web.server).
+            log.info("where to look: `wetwacht commitments` (each commitment's stage and deadline), "
                      "`wetwacht sources` (the sources' health and the installation history's progress), "
-                     "`wetwacht events`", site)
+                     "`wetwacht events`")
             await self.stopping.wait()
             log.info("stopping")
             self.scheduler.shutdown(wait=False)

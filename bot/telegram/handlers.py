@@ -38,6 +38,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.dutch import date_nl
 from bot.telegram import render
 from bot.telegram.render import esc
 from matchers.deadlines import dutch_date
@@ -446,7 +447,7 @@ async def cmd_add(update: Update, context: Context) -> None:
     with session_scope(deps.engine) as session:
         added = curation.add_commitment(session, update.effective_user.id, deps.clock(), title=title,
                                         aliases=aliases, timing=timing, kind=kind, ministry=ministry)
-    due = f"\nTermijn: {esc(added.as_written)} (uiterlijk {render.date_nl(added.due)})" if added.as_written else \
+    due = f"\nTermijn: {esc(added.as_written)} (uiterlijk {date_nl(added.due)})" if added.as_written else \
         "\nNog geen termijn: zet er een met <code>/deadline " + esc(added.slug) + " Q2 2027</code>."
     await _reply(message, f"✅ Toegevoegd: <code>{esc(added.slug)}</code> — {esc(render.cut(title, 200))}\n"
                           f"Soort: {esc(added.kind.value)} · ministerie: {esc(added.ministry)}\n"
@@ -488,7 +489,7 @@ async def cmd_deadline(update: Update, context: Context) -> None:
         promise = curation.add_deadline(session, update.effective_user.id, deps.clock(), slug, timing)
     with session_scope(deps.engine) as session:
         views = commitment_views(session, dutch_date(deps.clock()), [promise.slug])
-    due = render.date_nl(promise.due) if promise.due else "zonder datum"
+    due = date_nl(promise.due) if promise.due else "zonder datum"
     late = "\nDie datum is al voorbij: de toezegging staat nu als te laat." if views and views[0].overdue else ""
     await _reply(message, f"✅ Termijn voor <code>{esc(slug)}</code>: {esc(promise.as_written or '')} → "
                           f"{'niet vóór ' if promise.open_ended else 'uiterlijk '}{due} "

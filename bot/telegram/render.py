@@ -14,12 +14,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.dutch import date_nl, span_nl
 from matchers.stages import DUTCH, Stage, furthest, keeps
 from storage.catalog_repo import CommitmentView, PromiseView
 
 LIMIT = 4096  # Telegram's limit on a message's text, counted in UTF-16 code units after entity parsing
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
 MAX_DOCUMENTS = 12
 DOCUMENTS_PER_BLOCK = 4
 TIMELINE_PER_BLOCK = 5
@@ -83,34 +82,6 @@ def _strip_tags(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ dates
-
-
-def date_nl(day: dt.date | str | None) -> str:
-    if day is None:
-        return "onbekend"
-    if isinstance(day, str):
-        try:
-            parsed = dt.date.fromisoformat(day[:10])
-        except ValueError:
-            return day
-    else:
-        parsed = day
-    return f"{parsed.day} {MONTHS[parsed.month - 1]} {parsed.year}"
-
-
-def span_nl(days: int) -> str:
-    """A number of days the way a reporter says it: "3 dagen", "4 maanden", "1 jaar en 2 maanden"."""
-    days = abs(days)
-    if days < 45:
-        return "1 dag" if days == 1 else f"{days} dagen"
-    months = max(1, round(days / 30.44))
-    if months < 12:
-        return f"{months} maanden" if months != 1 else "1 maand"
-    years, rest = divmod(months, 12)
-    text = f"{years} jaar"
-    if rest:
-        text += f" en {rest} maand" + ("en" if rest != 1 else "")
-    return text
 
 
 def promise_vs_reality(promise: PromiseView | None, reached: Stage | None, on: dt.date,
