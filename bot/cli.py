@@ -82,13 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------- commands
 
 
+def _load_catalog() -> Catalog:
+    from matchers.catalog import load_catalog
+
+    return load_catalog()
+
+
 class App:
     """What a command needs: settings, the database (migrated, catalog synced) and the clock. The catalog files
     are read only when they changed since the last sync, or when a command needs the catalog itself."""
 
     def __init__(self, settings: Settings, today: Today, out: TextIO, err: TextIO,
                  catalog: Catalog | None = None) -> None:
-        from matchers.catalog import load_catalog
         from storage.catalog_repo import sync_if_changed
         from storage.db import make_engine, migrate, session_scope, utcnow
 
@@ -100,15 +105,13 @@ class App:
         migrate(self.engine)
         self._catalog = catalog
         with session_scope(self.engine) as session:
-            loaded = sync_if_changed(session, lambda: self._catalog or load_catalog(), utcnow())
+            loaded = sync_if_changed(session, lambda: self._catalog or _load_catalog(), utcnow())
         self._catalog = self._catalog or loaded
 
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            from matchers.catalog import load_catalog
-
-            self._catalog = load_catalog()
+            self._catalog = _load_catalog()
         return self._catalog
 
     def print_json(self, value: object) -> None:

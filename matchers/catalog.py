@@ -8,7 +8,6 @@ parsed, and every mistake is refused with file, commitment and field named. The 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +18,10 @@ from typing import Any
 
 import yaml
 
+from matchers.catalog_files import CATALOG_DIR, SEEDS_DIR
 from matchers.deadlines import Deadline, DeadlineError, parse_deadline
 from matchers.stages import Stage, parse_stage
 
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "commitments"
-SEEDS_DIR = CATALOG_DIR / "seeds"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DOSSIER_RE = re.compile(r"^\d{5}(?:-[A-Z0-9]+)?$")
 RIJKSWET_RE = re.compile(r"^R\d{3,5}$")
@@ -338,17 +336,6 @@ def _extend_unique(target: list[str], values: Iterable[str]) -> None:
     for v in values:
         if v not in target:
             target.append(v)
-
-
-def fingerprint(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -> str:
-    """A digest of every catalog file and seed letter (names and bytes): when it is unchanged, the catalog
-    synced into the database is the catalog of the files, and a command need not load them again."""
-    digest = hashlib.sha256()
-    seeds = seeds_dir or directory / "seeds"
-    code = [Path(__file__), Path(__file__).with_name("deadlines.py")]  # how the files are read counts too
-    for path in sorted([*directory.glob("*.yaml"), *seeds.glob("*.txt"), *code]):
-        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def load_catalog(directory: Path = CATALOG_DIR, seeds_dir: Path | None = None) -> Catalog:

@@ -12,10 +12,11 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from matchers.catalog import Catalog, Commitment, Kind, Promise, fingerprint
+from matchers.catalog_files import fingerprint
 from matchers.deadlines import Deadline
 from matchers.stages import Stage, furthest, keeps
 from storage.models import (
@@ -29,6 +30,10 @@ from storage.models import (
     PromiseRow,
     TermRow,
 )
+
+if TYPE_CHECKING:  # the catalog's parser (YAML, the seeds) is loaded only by what needs it: commands that only
+    # read the database start without it
+    from matchers.catalog import Catalog, Commitment, Promise
 
 COUNTING_EVIDENCE = ("auto", "confirmed")
 # The kinds of history task (`bot.history`): a linked dossier's record, the search for bills without one.
@@ -115,6 +120,8 @@ def sync_if_changed(session: Session, load: Callable[[], Catalog], now: dt.datet
 def runtime_catalog(session: Session, base: Catalog) -> Catalog:
     """The catalog the matcher uses: the files' commitments plus what maintainers added (commitments,
     aliases, required and excluded words) and every active dossier link."""
+    from matchers.catalog import Catalog, Commitment, Kind
+
     terms: dict[str, dict[str, list[str]]] = {}
     for t in session.exec(select(TermRow)).all():
         terms.setdefault(t.slug, {}).setdefault(t.role, []).append(t.text)
@@ -155,6 +162,8 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _promise_from_row(p: PromiseRow) -> Promise:
+    from matchers.catalog import Promise
+
     deadline = None
     if p.as_written is not None:
         deadline = Deadline(p.as_written, p.due, open_ended=p.open_ended)

@@ -198,7 +198,10 @@ class EvidenceRow(SQLModel, table=True):
     `history` (confident, from the record before the installation: it counts for the stage, with no event)."""
 
     __tablename__ = "evidence"
-    __table_args__ = (UniqueConstraint("slug", "document_key"), Index("ix_evidence_event", "event_id"))
+    # ix_evidence_counting covers what the stage reached is read from (stages_reached, the site's stage dates),
+    # so those reads never touch the table's rows.
+    __table_args__ = (UniqueConstraint("slug", "document_key"), Index("ix_evidence_event", "event_id"),
+                      Index("ix_evidence_counting", "status", "slug", "stage", "event_id", "document_key"))
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(foreign_key="commitment.slug", max_length=120)
@@ -218,7 +221,9 @@ class EventRow(SQLModel, table=True):
     """A detected event (CONTRACT.md "Events"); `payload` is the event JSON as published."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_detected", "detected_at"), Index("ix_event_slug", "slug"))
+    # ix_event_status lets the stage reached join events by id and status without reading their large payloads.
+    __table_args__ = (Index("ix_event_detected", "detected_at"), Index("ix_event_slug", "slug"),
+                      Index("ix_event_status", "id", "status"))
 
     id: str = Field(primary_key=True, max_length=40)  # evt_…
     type: str = Field(max_length=40)

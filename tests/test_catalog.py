@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from matchers.catalog import CATALOG_DIR, SEEDS_DIR, CatalogError, SeedText, load_catalog
+from matchers.catalog import CatalogError, SeedText, load_catalog
+from matchers.catalog_files import CATALOG_DIR, SEEDS_DIR
 from matchers.stages import Stage
 
 SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

@@ -59,7 +59,8 @@ from bot.web.snapshot import (
     source_states,
     timeline,
 )
-from matchers.catalog import SEEDS_DIR, Catalog
+from matchers.catalog import Catalog
+from matchers.catalog_files import SEEDS_DIR
 from matchers.deadlines import dutch_date
 from storage.catalog_repo import history
 

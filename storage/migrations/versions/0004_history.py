@@ -1,5 +1,5 @@
 """novelty and history: origin of entities and documents, entities waiting for a fetched one, history tasks;
-the meta table (the catalog's fingerprint)
+the meta table (the catalog's fingerprint); covering indexes for the stage reached
 
 Revision ID: 0004
 Revises: 0003
@@ -53,6 +53,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kind', 'value')
     )
+    op.create_index('ix_evidence_counting', 'evidence', ['status', 'slug', 'stage', 'event_id', 'document_key'],
+                    unique=False)
+    op.create_index('ix_event_status', 'event', ['id', 'status'], unique=False)
     op.create_table('meta',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -62,6 +65,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('meta')
+    op.drop_index('ix_event_status', table_name='event')
+    op.drop_index('ix_evidence_counting', table_name='evidence')
     op.drop_table('history_task')
     op.drop_index('ix_tk_waiting_waiter', table_name='tk_waiting')
     op.drop_table('tk_waiting')
