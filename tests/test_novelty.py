@@ -18,7 +18,7 @@ from sources.syncfeed import parse_entity_response, parse_feed
 INSTALL = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 FEED = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0/Feed"
 TK = "http://www.tweedekamer.nl/xsd/tkData/v1-0"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sources"
+DATA = Path(__file__).resolve().parent / "data" / "sources"  # copies of ../shared/reference/sources
 
 
 def _entry(category: str, *, updated: str, bijgewerkt: str | None, body: str, ns1: bool = False) -> Entity:
@@ -148,7 +148,7 @@ def test_a_koop_record_without_available_is_judged_on_its_date() -> None:
 def test_the_rules_of_the_reference_fixture_records() -> None:
     """The reference response (ob_sru_response.xml) parses with its publication days, and each record is
     judged by them: against an installation before they were published they are news, after it history."""
-    records = parse_response((REFERENCE / "ob_sru_response.xml").read_bytes(), url="https://repository.overheid.nl/sru"
+    records = parse_response((DATA / "ob_sru_response.xml").read_bytes(), url="https://repository.overheid.nl/sru"
                              ).records
     assert records and all(r.document.extra.get("available") for r in records)
     latest = max(dt.date.fromisoformat(r.document.extra["available"]) for r in records)
