@@ -4,7 +4,8 @@ Bot API), each a real HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import sys
-from http.server import ThreadingHTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -19,3 +20,28 @@ class LocalServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class Served:
+    """A `LocalServer` on a free port of 127.0.0.1, serving in a daemon thread: what every fake starts and stops
+    the same way. `poll_interval` is how soon `stop` is noticed."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str, *, server: type[LocalServer] = LocalServer,
+                 poll_interval: float = 0.5) -> None:
+        self.server = server(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": poll_interval},
+                                       name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

@@ -14,12 +14,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Literal
 
 from standardwebhooks.webhooks import Webhook
 
-from tests.fakes import LocalServer
+from tests.fakes import Served
 
 FailMode = Literal["500", "hang", "429", "302", "410"]
 _STATUS: dict[str, int] = {"500": 500, "429": 429, "302": 302, "410": 410, "hang": 0}  # 0: holds the answer
@@ -58,8 +58,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._failures = _Failures()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: Served | None = None
 
     # -- set-up
 
@@ -81,8 +80,8 @@ class Receiver:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "the receiver is not started"
-        return int(self._server.server_address[1])
+        assert self._served is not None, "the receiver is not started"
+        return self._served.port
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -113,20 +112,13 @@ class Receiver:
                 body = self.rfile.read(length)
                 receiver._handle(self, body)
 
-        self._server = LocalServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="webhook-receiver", daemon=True)
-        self._thread.start()
+        self._served = Served(Handler, "webhook-receiver", poll_interval=0.05)
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._served is not None:
+            self._served.stop()
 
     @contextmanager
     def running(self) -> Iterator[Receiver]:

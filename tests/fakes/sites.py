@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from tests.fakes import LocalServer
+from tests.fakes import Served
 
 Fault = Literal["503", "truncate", "markup"]
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -73,7 +73,7 @@ Answer = tuple[int, str, bytes, dict[str, str]]
 
 
 class _Site:
-    """One fake host: a LocalServer in a thread, faults and request counters."""
+    """One fake host: a local server in a thread, faults and request counters."""
 
     name = "site"
 
@@ -81,8 +81,7 @@ class _Site:
         self._lock = threading.RLock()
         self._faults: list[_Fault] = []
         self._seen: list[Seen] = []
-        self._server: LocalServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: Served | None = None
 
     def start(self) -> _Site:
         site = self
@@ -97,19 +96,13 @@ class _Site:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = LocalServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
+        self._served = Served(Handler, f"fake-{self.name}")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
 
     def __enter__(self) -> _Site:
         return self.start()
@@ -119,9 +112,7 @@ class _Site:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            return "http://127.0.0.1:0"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._served.base_url if self._served is not None else "http://127.0.0.1:0"
 
     def fail_next(self, n: int, mode: Fault = "503", *, on: str | None = None) -> None:
         with self._lock:

@@ -85,11 +85,11 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from tests.fakes import LocalServer
+from tests.fakes import Served
 from tests.fakes.sites import FakeEersteKamer, FakeInternetconsultatie
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -323,8 +323,7 @@ class FakeUpstream:
         self._seen: list[Seen] = []
         self._lock = threading.RLock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: Served | None = None
         # eerstekamer.nl and internetconsultatie.nl, each on a port of its own (`tests.fakes.sites`).
         self.ek = FakeEersteKamer()
         self.ic = FakeInternetconsultatie()
@@ -345,10 +344,7 @@ class FakeUpstream:
                 return
 
         self._release.clear()
-        self._server = LocalServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
-        self._thread.start()
+        self._served = Served(Handler, "fake-upstream")
         self.ek.start()
         self.ic.start()
         return self
@@ -357,13 +353,9 @@ class FakeUpstream:
         self._release.set()  # hanging answers return now
         self.ek.stop()
         self.ic.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
 
     def __enter__(self) -> FakeUpstream:
         return self.start()
@@ -373,9 +365,9 @@ class FakeUpstream:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        if self._served is None:
             return self.offline_base  # rendered without a server (the evaluation set's files)
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._served.base_url
 
     @property
     def feed_url(self) -> str:
