@@ -112,9 +112,7 @@ class HistoryReader:
         dossier was added after it finished."""
         now = self.clock()
         tasks = {(t.kind, t.value): t for t in session.exec(select(HistoryTaskRow))}
-        links: dict[str, list[LinkRow]] = {}
-        for link in session.exec(select(LinkRow).where(LinkRow.kind == "dossier", col(LinkRow.active))):
-            links.setdefault(link.value, []).append(link)
+        links = self._links(session)
         for dossier, rows in links.items():
             task = tasks.get((DOSSIER, dossier))
             latest = max(rows, key=lambda r: r.changed_at)
